@@ -1,0 +1,75 @@
+/**
+ * Event ids: `"<ms>-<seq>"`, the shape of Redis Stream ids, issued from one monotonic sequence per
+ * deployment (one process in memory mode, one Redis in Redis mode). Because every channel draws from
+ * the same sequence, a single id is a cursor over a student's channel *and* its class channel, and
+ * one encoded frame can be sent to every recipient unchanged.
+ *
+ * @module
+ */
+
+/** A parsed event id. */
+export interface ParsedEventId {
+  ms: number;
+  seq: number;
+}
+
+const ID_PATTERN = /^(\d{1,15})-(\d{1,15})$/;
+
+/**
+ * Parses `"<ms>-<seq>"`; `"0"` means "before everything". Returns null for anything else.
+ *
+ * @example
+ * ```ts
+ * parseEventId("1700000000000-3"); // { ms: 1700000000000, seq: 3 }
+ * ```
+ */
+export function parseEventId(id: string): ParsedEventId | null {
+  if (id === "0") return { ms: 0, seq: 0 };
+  const match = ID_PATTERN.exec(id);
+  if (!match) return null;
+  return { ms: Number(match[1]), seq: Number(match[2]) };
+}
+
+/** Orders two parsed ids: negative when `a` comes first. */
+export function compareParsedIds(a: ParsedEventId, b: ParsedEventId): number {
+  return a.ms === b.ms ? a.seq - b.seq : a.ms - b.ms;
+}
+
+/**
+ * Orders two id strings (both must be valid; invalid ones sort first).
+ *
+ * @example
+ * ```ts
+ * compareEventIds("5-1", "5-10") < 0; // true
+ * ```
+ */
+export function compareEventIds(a: string, b: string): number {
+  const pa = parseEventId(a) ?? { ms: -1, seq: -1 };
+  const pb = parseEventId(b) ?? { ms: -1, seq: -1 };
+  return compareParsedIds(pa, pb);
+}
+
+/** Formats a parsed id back into its string form. */
+export function formatEventId(id: ParsedEventId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+/**
+ * Issues strictly increasing ids from a clock that may stand still or step back.
+ * The Redis implementation applies the same rule inside its Lua script.
+ */
+export class EventIdSequence {
+  #last: ParsedEventId = { ms: 0, seq: 0 };
+
+  /** The next id after every id issued so far. */
+  next(nowMs: number): string {
+    if (nowMs > this.#last.ms) this.#last = { ms: nowMs, seq: 0 };
+    else this.#last = { ms: this.#last.ms, seq: this.#last.seq + 1 };
+    return formatEventId(this.#last);
+  }
+
+  /** The latest id issued, or "0" before the first. */
+  get last(): string {
+    return this.#last.ms === 0 ? "0" : formatEventId(this.#last);
+  }
+}

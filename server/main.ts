@@ -1,0 +1,160 @@
+/**
+ * Wiring only: config -> dependencies -> Deno.serve(app.fetch). The one file that knows which
+ * implementations (memory or Redis) are in use.
+ *
+ * @module
+ */
+
+import { createTokenVerifier, mintToken } from "./auth/token_verifier.ts";
+import { createApp } from "./app.ts";
+import type { Bus } from "./bus/bus.ts";
+import { MemoryBus } from "./bus/memory_bus.ts";
+import { type Config, ConfigError, parseConfig } from "./config.ts";
+import { type ConnectRateLimiter, MemoryRateLimiter } from "./limits/connect_rate_limiter.ts";
+import { type ConnectionTracker, MemoryConnectionTracker } from "./streams/connection_tracker.ts";
+import { startHeartbeat } from "./streams/heartbeat.ts";
+import { StudentStreams } from "./streams/student_streams.ts";
+
+/** A running service. */
+export interface RunningService {
+  url: string;
+  /** Drains streams (telling clients to reconnect), stops the server and releases everything. */
+  shutdown(): Promise<void>;
+  finished: Promise<void>;
+}
+
+interface Backends {
+  bus: Bus;
+  tracker: ConnectionTracker;
+  limiter: ConnectRateLimiter;
+  close(): Promise<void>;
+}
+
+function memoryBackends(config: Config): Backends {
+  const bus = new MemoryBus({
+    maxEvents: config.historyMaxEvents,
+    maxAgeMs: config.historyMaxAgeMs,
+  });
+  return {
+    bus,
+    tracker: new MemoryConnectionTracker(),
+    limiter: new MemoryRateLimiter({ limit: config.connectRateLimit }),
+    close: () => bus.close(),
+  };
+}
+
+/**
+ * Starts the service with a parsed config.
+ *
+ * @example
+ * ```ts
+ * const service = await startService(parseConfig(Deno.env.toObject()));
+ * await service.shutdown();
+ * ```
+ */
+export async function startService(config: Config): Promise<RunningService> {
+  const instanceId = `${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const backends = memoryBackends(config);
+  const verifyToken = createTokenVerifier({
+    ...config.jwt,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+  });
+  const streams = new StudentStreams({
+    bus: backends.bus,
+    tracker: backends.tracker,
+    limiter: backends.limiter,
+    settings: {
+      instanceId,
+      heartbeatMs: config.heartbeatMs,
+      maxConnections: config.maxConnections,
+      maxStreamsPerStudent: config.maxStreamsPerStudent,
+      maxQueueBytes: config.maxQueueBytes,
+    },
+  });
+  const stopHeartbeat = startHeartbeat(streams, {
+    heartbeatMs: config.heartbeatMs,
+    staleMs: config.staleMs,
+  });
+  const app = createApp({
+    config,
+    verifyToken,
+    bus: backends.bus,
+    streams,
+    instanceId,
+    readiness: () =>
+      streams.draining ? { ready: false, reason: "shutting down" } : backends.bus.readiness(),
+  });
+
+  const listening = Promise.withResolvers<string>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      listening.resolve(`http://${host}:${port}`);
+    },
+  }, app.fetch);
+  const url = await listening.promise;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
+      stopHeartbeat();
+      streams.drain(Math.max(1000, config.shutdownGraceMs));
+      const stopped = server.shutdown();
+      await Promise.race([
+        stopped,
+        new Promise((r) => setTimeout(r, config.shutdownGraceMs + 500)),
+      ]);
+      await backends.close();
+    })();
+  return { url, shutdown, finished: server.finished };
+}
+
+async function printDemo(config: Config, url: string): Promise<void> {
+  if (!("secret" in config.jwt)) return;
+  const student = await mintToken(config.jwt.secret, {
+    sub: "demo-student",
+    role: "student",
+    classId: "demo-class",
+  }, 86_400);
+  const teacher = await mintToken(config.jwt.secret, {
+    sub: "demo-teacher",
+    role: "teacher",
+    classIds: ["demo-class"],
+  }, 86_400);
+  console.log(`
+Demo mode (no JWT_SECRET or JWKS_URL): throw-away secret, loopback only, test endpoint on.
+  Demo portal:    ${url}/
+  Student token:  ${student}
+  Teacher token:  ${teacher}
+Try:
+  curl -N -H "Authorization: Bearer ${student}" ${url}/api/students/notifications/sse
+  curl -X POST -H "Authorization: Bearer ${student}" -H "Content-Type: application/json" \\
+       -d '{"testType":"notification"}' ${url}/api/students/notifications/test
+`);
+}
+
+if (import.meta.main) {
+  let config: Config;
+  try {
+    config = parseConfig(Deno.env.toObject());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    Deno.exit(1);
+  }
+  const service = await startService(config);
+  console.log(
+    `attendance-feed listening on ${service.url} (${config.redisUrl ? "redis" : "memory"} mode)`,
+  );
+  if (config.demo) await printDemo(config, service.url);
+  const stop = async (signal: string) => {
+    console.log(`${signal}: telling clients to reconnect, shutting down`);
+    await service.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}

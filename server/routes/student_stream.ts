@@ -1,0 +1,46 @@
+/**
+ * `GET /api/students/notifications/sse`: a student's live stream.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { authenticate } from "../auth/request_token.ts";
+import type { TokenVerifier } from "../auth/token_verifier.ts";
+import { ForbiddenError } from "../errors.ts";
+import type { StudentStreams } from "../streams/student_streams.ts";
+
+/** Response headers of every stream. */
+export const SSE_HEADERS: Record<string, string> = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache",
+  "X-Accel-Buffering": "no",
+};
+
+/** Mounts the stream route. The handler parses and authorizes; {@link StudentStreams} does the rest. */
+export function studentStreamRoutes(
+  deps: { verifyToken: TokenVerifier; streams: StudentStreams },
+): Hono {
+  const app = new Hono();
+  app.get("/api/students/notifications/sse", async (c) => {
+    const principal = await authenticate(c, deps.verifyToken);
+    if (principal.role !== "student") {
+      throw new ForbiddenError(
+        "Cannot open stream: only student tokens have a notification stream",
+      );
+    }
+    const resumeFrom = c.req.header("last-event-id") ?? c.req.query("lastEventId");
+    const connection = await deps.streams.open({
+      studentId: principal.sub,
+      classId: principal.classId!,
+      expiresAt: principal.expiresAt,
+      // An absurd cursor is an unknown one: it gets a resync, not an error.
+      lastEventId: resumeFrom === undefined ? undefined : resumeFrom.slice(0, 64).trim(),
+    });
+    c.req.raw.signal.addEventListener("abort", () => connection.abort("client_closed"), {
+      once: true,
+    });
+    return new Response(connection.body, { headers: SSE_HEADERS });
+  });
+  return app;
+}

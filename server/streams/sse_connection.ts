@@ -1,0 +1,207 @@
+/**
+ * One client's event stream: a byte queue with a bound, replay-then-live ordering, and a single
+ * exit path that always cleans up.
+ *
+ * @module
+ */
+
+import type { Delivery } from "../bus/bus.ts";
+import { compareEventIds } from "../event_id.ts";
+import type { CloseReason } from "../events.ts";
+import { encodeFrame, encodeRetry } from "./sse_frame.ts";
+
+/** Why a connection ended; the registry and logs see this. */
+export type EndReason = CloseReason | "client_closed" | "stale" | "too_slow";
+
+/** Identity and limits of one stream. */
+export interface SseConnectionOptions {
+  id: string;
+  studentId: string;
+  classId: string;
+  /** Token expiry, ms since epoch: the stream ends itself then. */
+  expiresAt: number;
+  /** Unsent bytes allowed before the client counts as too slow and is cut off. */
+  maxQueueBytes: number;
+  /** Live deliveries held while the replay is read; more than this cuts the client off. */
+  maxReplayBuffer?: number;
+  now?: () => number;
+}
+
+const NO_ROOM = -1;
+
+/**
+ * The stream behind one SSE response. The fan-out calls {@link SseConnection.deliver} with events
+ * whose frame bytes are already encoded; this class only enqueues them.
+ */
+export class SseConnection {
+  readonly id: string;
+  readonly studentId: string;
+  readonly classId: string;
+  readonly expiresAt: number;
+  readonly connectedAt: number;
+  /** The response body. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** When the next heartbeat is due (ms since epoch), kept by the heartbeat sweep. */
+  nextPingAt = 0;
+
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #ended: EndReason | null = null;
+  #onEnd: Array<(reason: EndReason) => void> = [];
+  #maxQueueBytes: number;
+  #maxReplayBuffer: number;
+  #now: () => number;
+  /** Live deliveries held back while replaying; null once live. */
+  #held: Delivery[] | null = null;
+  /** Drop live deliveries up to this id (already replayed); cleared once one passes. */
+  #skipThrough: string | null = null;
+  /** Since when bytes have sat unread in the queue (null while the reader keeps up). */
+  #queuedSince: number | null = null;
+
+  constructor(options: SseConnectionOptions) {
+    this.id = options.id;
+    this.studentId = options.studentId;
+    this.classId = options.classId;
+    this.expiresAt = options.expiresAt;
+    this.#maxQueueBytes = options.maxQueueBytes;
+    this.#maxReplayBuffer = options.maxReplayBuffer ?? 10_000;
+    this.#now = options.now ?? Date.now;
+    this.connectedAt = this.#now();
+    this.body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      // Called whenever the reader has drained the queue: the client is keeping up.
+      pull: () => {
+        this.#queuedSince = null;
+      },
+      cancel: () => this.#finish("client_closed"),
+    }, { highWaterMark: 1, size: (chunk) => chunk.byteLength });
+  }
+
+  /** True once the stream has ended for any reason. */
+  get ended(): boolean {
+    return this.#ended !== null;
+  }
+
+  /** Bytes enqueued but not yet taken by the client. */
+  get queuedBytes(): number {
+    const desired = this.#controller.desiredSize;
+    return desired === null ? 0 : Math.max(0, 1 - desired);
+  }
+
+  /** Registers cleanup; runs once, with the reason, whichever way the stream ends. */
+  onEnd(callback: (reason: EndReason) => void): void {
+    if (this.#ended) callback(this.#ended);
+    else this.#onEnd.push(callback);
+  }
+
+  /** True when bytes have waited unread for at least `staleMs`. */
+  isStale(staleMs: number): boolean {
+    return this.#queuedSince !== null && this.#now() - this.#queuedSince >= staleMs;
+  }
+
+  /** Sends the `retry:` hint. */
+  sendRetry(ms: number): void {
+    this.#write(encodeRetry(ms));
+  }
+
+  /** Sends a frame that is not part of history (ping, close). */
+  sendControl(event: string, json: string): void {
+    this.#write(encodeFrame({ event, data: json }));
+  }
+
+  /** Starts holding live deliveries until {@link SseConnection.replay} runs. */
+  holdLive(): void {
+    this.#held ??= [];
+  }
+
+  /**
+   * Writes replayed events (in id order), then the held live ones not already replayed, and goes
+   * live. `frames` may include a leading control frame such as `resync`.
+   */
+  replay(events: Delivery[], skipThrough: string | null): void {
+    for (const delivery of events) this.#writeDelivery(delivery);
+    const held = this.#held ?? [];
+    this.#held = null;
+    this.#skipThrough = skipThrough;
+    for (const delivery of held) this.deliver(delivery);
+  }
+
+  /** Delivers one live event: held during replay, dropped if already replayed. */
+  deliver(delivery: Delivery): void {
+    if (this.#ended) return;
+    if (this.#held) {
+      if (this.#held.length >= this.#maxReplayBuffer) this.#finish("too_slow");
+      else this.#held.push(delivery);
+      return;
+    }
+    if (this.#skipThrough !== null) {
+      if (compareEventIds(delivery.id, this.#skipThrough) <= 0) return;
+      this.#skipThrough = null;
+    }
+    this.#writeDelivery(delivery);
+  }
+
+  /** Ends the stream after a final frame (if given) has been queued. */
+  end(reason: EndReason, finalFrame?: { event: string; json: string }): void {
+    if (this.#ended) return;
+    if (finalFrame) this.sendControl(finalFrame.event, finalFrame.json);
+    if (this.#ended) return;
+    try {
+      this.#controller.close();
+    } catch {
+      // Already closed by the reader side.
+    }
+    this.#finish(reason);
+  }
+
+  /** Cuts the stream off at once, dropping whatever is queued. */
+  abort(reason: EndReason): void {
+    if (this.#ended) return;
+    try {
+      this.#controller.error(new Error(`stream ended: ${reason}`));
+    } catch {
+      // Already errored or closed.
+    }
+    this.#finish(reason);
+  }
+
+  #writeDelivery(delivery: Delivery): void {
+    delivery.frame ??= encodeFrame({ id: delivery.id, event: delivery.type, data: delivery.json });
+    this.#write(delivery.frame);
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#ended) return;
+    if (this.#room() === NO_ROOM) return;
+    try {
+      this.#controller.enqueue(bytes);
+    } catch {
+      this.#finish("client_closed");
+      return;
+    }
+    if (this.queuedBytes > 0) this.#queuedSince ??= this.#now();
+  }
+
+  /** Cuts off a client whose queue is over the bound instead of buffering without limit. */
+  #room(): number {
+    if (this.queuedBytes <= this.#maxQueueBytes) return 0;
+    this.abort("too_slow");
+    return NO_ROOM;
+  }
+
+  #finish(reason: EndReason): void {
+    if (this.#ended) return;
+    this.#ended = reason;
+    this.#held = null;
+    const callbacks = this.#onEnd;
+    this.#onEnd = [];
+    for (const callback of callbacks) {
+      try {
+        callback(reason);
+      } catch (error) {
+        console.error("stream cleanup failed:", error);
+      }
+    }
+  }
+}

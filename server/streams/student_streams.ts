@@ -1,0 +1,213 @@
+/**
+ * Opening a student's stream: capacity checks, tracking, subscription, replay; and ending every
+ * stream on shutdown. The HTTP route only authenticates and calls {@link StudentStreams.open}.
+ *
+ * @module
+ */
+
+import { type Bus, classChannel, studentChannel } from "../bus/bus.ts";
+import { compareEventIds, parseEventId } from "../event_id.ts";
+import { feedEvent } from "../events.ts";
+import { RateLimitedError, UnavailableError } from "../errors.ts";
+import type { ConnectRateLimiter } from "../limits/connect_rate_limiter.ts";
+import { ChannelFanout } from "./channel_fanout.ts";
+import { ConnectionRegistry } from "./connection_registry.ts";
+import type { ConnectionTracker, TrackedConnection } from "./connection_tracker.ts";
+import { SseConnection } from "./sse_connection.ts";
+
+/** Limits and timings of streams. */
+export interface StreamSettings {
+  instanceId: string;
+  heartbeatMs: number;
+  maxConnections: number;
+  maxStreamsPerStudent: number;
+  maxQueueBytes: number;
+  /** `retry:` hint sent on connect. */
+  retryMs?: number;
+}
+
+/** Who opens a stream, and from where they resume. */
+export interface StreamRequest {
+  studentId: string;
+  classId: string;
+  expiresAt: number;
+  /** `Last-Event-ID` (or `lastEventId`), when resuming. */
+  lastEventId?: string;
+}
+
+/**
+ * The streams of this instance.
+ *
+ * @example
+ * ```ts
+ * const streams = new StudentStreams({ bus, tracker, limiter, settings });
+ * const connection = await streams.open({ studentId: "s-1", classId: "c-1", expiresAt });
+ * return new Response(connection.body, { headers: SSE_HEADERS });
+ * ```
+ */
+export class StudentStreams {
+  readonly registry = new ConnectionRegistry();
+  readonly fanout: ChannelFanout;
+  readonly tracker: ConnectionTracker;
+  #bus: Bus;
+  #limiter: ConnectRateLimiter;
+  #settings: StreamSettings;
+  #tracked = new Map<string, TrackedConnection>();
+  #draining = false;
+  /** Streams being opened: counted against the cap before they are registered. */
+  #opening = 0;
+
+  constructor(deps: {
+    bus: Bus;
+    tracker: ConnectionTracker;
+    limiter: ConnectRateLimiter;
+    settings: StreamSettings;
+  }) {
+    this.#bus = deps.bus;
+    this.tracker = deps.tracker;
+    this.#limiter = deps.limiter;
+    this.#settings = deps.settings;
+    this.fanout = new ChannelFanout(deps.bus);
+    this.tracker.onCloseRequest((id) => this.#closeReplaced(id));
+  }
+
+  /** The settings streams run with. */
+  get settings(): StreamSettings {
+    return this.#settings;
+  }
+
+  /** Tracking entries of local streams, for heartbeats. */
+  tracked(): TrackedConnection[] {
+    return [...this.#tracked.values()];
+  }
+
+  /** True once shutdown has begun: no new streams. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Opens a stream: throws {@link UnavailableError} (503) or {@link RateLimitedError} (429) before
+   * anything is sent. The returned connection already holds `retry:`, the first ping and the replay.
+   */
+  async open(request: StreamRequest): Promise<SseConnection> {
+    if (this.#draining) {
+      throw new UnavailableError("Cannot open stream: the server is shutting down", 2);
+    }
+    if (this.registry.size + this.#opening >= this.#settings.maxConnections) {
+      throw new UnavailableError(
+        "Cannot open stream: this instance is at its connection limit",
+        10,
+      );
+    }
+    this.#opening++;
+    try {
+      return await this.#open(request);
+    } finally {
+      this.#opening--;
+    }
+  }
+
+  async #open(request: StreamRequest): Promise<SseConnection> {
+    const decision = await this.#limiter.hit(request.studentId).catch(() => {
+      throw new UnavailableError("Cannot open stream: rate limiter unavailable", 5);
+    });
+    if (!decision.allowed) {
+      throw new RateLimitedError(
+        "Cannot open stream: too many connection attempts, try again later",
+        decision.retryAfterS,
+      );
+    }
+    const connection = new SseConnection({
+      id: crypto.randomUUID(),
+      studentId: request.studentId,
+      classId: request.classId,
+      expiresAt: request.expiresAt,
+      maxQueueBytes: this.#settings.maxQueueBytes,
+    });
+    const channels = [studentChannel(request.studentId), classChannel(request.classId)];
+    connection.onEnd(() => {
+      for (const channel of channels) this.fanout.leave(channel, connection);
+    });
+    const resuming = request.lastEventId !== undefined;
+    if (resuming) connection.holdLive();
+    try {
+      await Promise.all(channels.map((channel) => this.fanout.join(channel, connection)));
+      const tracked: TrackedConnection = {
+        id: connection.id,
+        studentId: request.studentId,
+        classId: request.classId,
+        instanceId: this.#settings.instanceId,
+        connectedAt: connection.connectedAt,
+      };
+      const evict = await this.tracker.open(tracked, this.#settings.maxStreamsPerStudent);
+      this.#tracked.set(connection.id, tracked);
+      connection.onEnd(() => {
+        this.#tracked.delete(connection.id);
+        this.tracker.close(tracked).catch((error) =>
+          console.error("connection tracking cleanup failed:", error?.message ?? error)
+        );
+      });
+      this.registry.add(connection);
+      connection.sendRetry(this.#settings.retryMs ?? 1000);
+      this.ping(connection);
+      if (resuming) await this.#replay(connection, channels, request.lastEventId!);
+      for (const id of evict) {
+        this.tracker.requestClose(id).catch(() => {});
+      }
+      return connection;
+    } catch (error) {
+      connection.abort("server_error");
+      if (error instanceof UnavailableError) throw error;
+      console.error("cannot open stream:", (error as Error)?.message ?? error);
+      throw new UnavailableError("Cannot open stream: event bus unavailable", 5);
+    }
+  }
+
+  async #replay(connection: SseConnection, channels: string[], lastEventId: string): Promise<void> {
+    const slice = await this.#bus.history(channels, lastEventId);
+    if (slice.complete) {
+      connection.replay(slice.events, slice.events.at(-1)?.id ?? lastEventId);
+      return;
+    }
+    // A gap we cannot fill: say so, move the client's cursor to the head, and go live from there.
+    const known = parseEventId(lastEventId) !== null &&
+      compareEventIds(lastEventId, slice.headId) <= 0;
+    const resync = feedEvent("resync", {
+      reason: known ? "history_trimmed" : "unknown_id",
+      lastEventId: slice.headId,
+    });
+    connection.replay(
+      [{ id: slice.headId, channel: "", type: "resync", json: JSON.stringify(resync) }],
+      slice.headId,
+    );
+  }
+
+  /** Sends one heartbeat to a stream and schedules the next. */
+  ping(connection: SseConnection, now = Date.now()): void {
+    const at = new Date(now).toISOString();
+    connection.sendControl(
+      "ping",
+      `{"type":"ping","data":{"timestamp":"${at}","connectionId":"${connection.id}","heartbeatMs":${this.#settings.heartbeatMs}},"timestamp":"${at}"}`,
+    );
+    connection.nextPingAt = now + this.#settings.heartbeatMs;
+  }
+
+  /** Tells every stream to reconnect after `retryAfterMs`, ends them, and refuses new ones. */
+  drain(retryAfterMs: number): void {
+    this.#draining = true;
+    const json = JSON.stringify(
+      feedEvent("close", { reason: "shutdown", reconnect: true, retryAfterMs }),
+    );
+    for (const connection of [...this.registry.all()]) {
+      connection.end("shutdown", { event: "close", json });
+    }
+  }
+
+  #closeReplaced(id: string): void {
+    const connection = this.registry.get(id);
+    if (!connection) return;
+    const json = JSON.stringify(feedEvent("close", { reason: "replaced", reconnect: false }));
+    connection.end("replaced", { event: "close", json });
+  }
+}
