@@ -21,6 +21,8 @@ export interface RunningService {
   /** Drains streams (telling clients to reconnect), stops the server and releases everything. */
   shutdown(): Promise<void>;
   finished: Promise<void>;
+  /** The instance's parts, for tests and the benchmark to observe. */
+  internals: { bus: Bus; streams: StudentStreams; instanceId: string };
 }
 
 interface Backends {
@@ -109,7 +111,12 @@ export async function startService(config: Config): Promise<RunningService> {
       ]);
       await backends.close();
     })();
-  return { url, shutdown, finished: server.finished };
+  return {
+    url,
+    shutdown,
+    finished: server.finished,
+    internals: { bus: backends.bus, streams, instanceId },
+  };
 }
 
 async function printDemo(config: Config, url: string): Promise<void> {

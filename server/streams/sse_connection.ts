@@ -155,11 +155,16 @@ export class SseConnection {
     this.#finish(reason);
   }
 
-  /** Cuts the stream off at once, dropping whatever is queued. */
+  /**
+   * Cuts the stream off at once, dropping whatever is queued. When the client is already gone
+   * there is nothing to cut, so the stream just closes.
+   */
   abort(reason: EndReason): void {
     if (this.#ended) return;
     try {
-      this.#controller.error(new Error(`stream ended: ${reason}`));
+      if (reason === "client_closed") this.#controller.close();
+      // Deno's server logs the error value as is: a plain string makes it a one-line log entry.
+      else this.#controller.error(`attendance-feed: stream ${this.id} cut off (${reason})`);
     } catch {
       // Already errored or closed.
     }
