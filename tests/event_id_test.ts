@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { compareEventIds, EventIdSequence, parseEventId } from "../server/event_id.ts";
+
+Deno.test("parseEventId() accepts ms-seq and 0, rejects the rest", () => {
+  assert.deepEqual(parseEventId("1700000000000-3"), { ms: 1700000000000, seq: 3 });
+  assert.deepEqual(parseEventId("0"), { ms: 0, seq: 0 });
+  for (const bad of ["", "1-", "-1", "a-1", "1-1-1", "1 -1", "1".repeat(20) + "-0"]) {
+    assert.equal(parseEventId(bad), null, bad);
+  }
+});
+
+Deno.test("compareEventIds() orders numerically, not as text", () => {
+  assert.ok(compareEventIds("5-2", "5-10") < 0);
+  assert.ok(compareEventIds("10-0", "9-99") > 0);
+  assert.equal(compareEventIds("7-1", "7-1"), 0);
+  assert.ok(compareEventIds("0", "1-0") < 0);
+});
+
+Deno.test("EventIdSequence.next() stays strictly increasing when the clock stalls or steps back", () => {
+  const ids = new EventIdSequence();
+  assert.equal(ids.last, "0");
+  const issued = [100, 100, 100, 99, 101, 50].map((t) => ids.next(t));
+  assert.deepEqual(issued, ["100-0", "100-1", "100-2", "100-3", "101-0", "101-1"]);
+  assert.equal(ids.last, "101-1");
+});
