@@ -65,8 +65,9 @@ export class MemoryConnectionTracker implements ConnectionTracker {
     let ids = this.#byStudent.get(connection.studentId);
     if (!ids) this.#byStudent.set(connection.studentId, ids = new Set());
     ids.add(connection.id);
+    // A stable sort: streams opened within the same millisecond keep their opening order.
     const oldestFirst = [...ids].map((id) => this.#byId.get(id)!)
-      .sort((a, b) => a.connectedAt - b.connectedAt || (a.id < b.id ? -1 : 1));
+      .sort((a, b) => a.connectedAt - b.connectedAt);
     const excess = Math.max(0, oldestFirst.length - maxPerStudent);
     return Promise.resolve(
       oldestFirst.filter((c) => c.id !== connection.id).slice(0, excess).map((c) => c.id),
