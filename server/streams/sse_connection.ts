@@ -27,8 +27,6 @@ export interface SseConnectionOptions {
   now?: () => number;
 }
 
-const NO_ROOM = -1;
-
 /**
  * The stream behind one SSE response. The fan-out calls {@link SseConnection.deliver} with events
  * whose frame bytes are already encoded; this class only enqueues them.
@@ -176,23 +174,25 @@ export class SseConnection {
     this.#write(delivery.frame);
   }
 
+  /** The hot path of fan-out: one check of the queue, one enqueue. */
   #write(bytes: Uint8Array): void {
     if (this.#ended) return;
-    if (this.#room() === NO_ROOM) return;
+    // desiredSize = highWaterMark (1) - queued bytes.
+    const queued = 1 - (this.#controller.desiredSize ?? 1);
+    if (queued > this.#maxQueueBytes) {
+      // A client that cannot keep up is cut off rather than buffered without limit.
+      this.abort("too_slow");
+      return;
+    }
     try {
       this.#controller.enqueue(bytes);
     } catch {
       this.#finish("client_closed");
       return;
     }
-    if (this.queuedBytes > 0) this.#queuedSince ??= this.#now();
-  }
-
-  /** Cuts off a client whose queue is over the bound instead of buffering without limit. */
-  #room(): number {
-    if (this.queuedBytes <= this.#maxQueueBytes) return 0;
-    this.abort("too_slow");
-    return NO_ROOM;
+    if (this.#queuedSince === null && this.#controller.desiredSize! < 1) {
+      this.#queuedSince = this.#now();
+    }
   }
 
   #finish(reason: EndReason): void {
