@@ -9,9 +9,10 @@ import { Hono } from "hono";
 import { canManageClass, ID_PATTERN, type Principal } from "../auth/claims.ts";
 import { authenticate } from "../auth/request_token.ts";
 import type { TokenVerifier } from "../auth/token_verifier.ts";
-import { type Bus, classChannel, studentChannel } from "../bus/bus.ts";
+import type { Bus } from "../bus/bus.ts";
+import { broadcastToClass, sendToStudent } from "../bus/send.ts";
 import { ForbiddenError, ValidationError } from "../errors.ts";
-import { feedEvent } from "../events.ts";
+import type { EventType } from "../events.ts";
 import type { StudentStreams } from "../streams/student_streams.ts";
 import { readJsonObject } from "./json_body.ts";
 
@@ -62,18 +63,15 @@ export function testEndpointRoutes(deps: {
       if (!canManageClass(principal, classId)) {
         throw new ForbiddenError("Cannot broadcast: only the class's teachers and admins may");
       }
-      const [eventId] = await deps.bus.publish([{
-        channel: classChannel(classId),
-        event: feedEvent("notification", {
-          id: crypto.randomUUID(),
-          title: typeof body.title === "string" ? body.title.slice(0, 120) : "Test broadcast",
-          message: typeof body.message === "string"
-            ? body.message.slice(0, 2000)
-            : `Hello, class ${classId}`,
-          severity: "info",
-          createdAt: new Date().toISOString(),
-        }),
-      }]);
+      const eventId = await broadcastToClass(deps.bus, classId, "notification", {
+        id: crypto.randomUUID(),
+        title: typeof body.title === "string" ? body.title.slice(0, 120) : "Test broadcast",
+        message: typeof body.message === "string"
+          ? body.message.slice(0, 2000)
+          : `Hello, class ${classId}`,
+        severity: "info",
+        createdAt: new Date().toISOString(),
+      });
       return c.json({ sent: true, testType, classId, eventId });
     }
     const studentId = targetStudent(principal, body.studentId);
@@ -82,10 +80,12 @@ export function testEndpointRoutes(deps: {
       for (const connection of local) deps.streams.ping(connection);
       return c.json({ sent: true, testType, streams: local.length });
     }
-    const [eventId] = await deps.bus.publish([{
-      channel: studentChannel(studentId),
-      event: feedEvent(testType as "notification", samplePayload(testType, studentId, principal)),
-    }]);
+    const eventId = await sendToStudent(
+      deps.bus,
+      studentId,
+      testType as EventType,
+      samplePayload(testType, studentId, principal),
+    );
     return c.json({ sent: true, testType, studentId, eventId });
   });
 
