@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { MemoryBus } from "../../server/bus/memory_bus.ts";
+import { MemoryRateLimiter } from "../../server/limits/connect_rate_limiter.ts";
+import { MemoryConnectionTracker } from "../../server/streams/connection_tracker.ts";
+import { sweepStreams } from "../../server/streams/heartbeat.ts";
+import { StudentStreams } from "../../server/streams/student_streams.ts";
+
+function streamsUnderTest() {
+  return new StudentStreams({
+    bus: new MemoryBus(),
+    tracker: new MemoryConnectionTracker(),
+    limiter: new MemoryRateLimiter({ limit: 100 }),
+    settings: {
+      instanceId: "i-1",
+      heartbeatMs: 1000,
+      maxConnections: 10,
+      maxStreamsPerStudent: 5,
+      maxQueueBytes: 1 << 20,
+    },
+  });
+}
+
+async function readText(
+  stream: ReadableStream<Uint8Array>,
+  reader = stream.getReader(),
+): Promise<string> {
+  const { value } = await reader.read();
+  return new TextDecoder().decode(value);
+}
+
+Deno.test("sweepStreams() pings only the streams that are due", async () => {
+  const streams = streamsUnderTest();
+  const start = Date.now();
+  const connection = await streams.open({
+    studentId: "s-1",
+    classId: "c-1",
+    expiresAt: start + 60_000,
+  });
+  const reader = connection.body.getReader();
+  assert.match(await readText(connection.body, reader), /^retry: 1000/);
+  assert.match(await readText(connection.body, reader), /event: ping/);
+  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt - 1);
+  assert.equal(connection.queuedBytes, 0);
+  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt);
+  assert.match(await readText(connection.body, reader), /event: ping/);
+  reader.releaseLock();
+  connection.abort("client_closed");
+  assert.equal(streams.registry.size, 0);
+});
+
+Deno.test("sweepStreams() ends a stream whose token expired with a close event", async () => {
+  const streams = streamsUnderTest();
+  const expiresAt = Date.now() + 60_000;
+  const connection = await streams.open({ studentId: "s-1", classId: "c-1", expiresAt });
+  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, expiresAt);
+  const text = await new Response(connection.body).text();
+  assert.match(
+    text,
+    /event: close\ndata: \{"type":"close","data":\{"reason":"token_expired","reconnect":true\}/,
+  );
+  assert.equal(connection.ended, true);
+  assert.equal(streams.registry.size, 0);
+  assert.equal(streams.fanout.channelCount, 0);
+});
