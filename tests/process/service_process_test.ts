@@ -103,3 +103,25 @@ Deno.test("token task: mints a token the service accepts", async () => {
     await service.stop();
   }
 });
+
+Deno.test("logs: tokens and the secret never appear in the service's output", async () => {
+  const service = await spawnService({ JWT_SECRET: TEST_SECRET, ENABLE_TEST_ENDPOINT: "true" });
+  const token = await mintToken(TEST_SECRET, { sub: "s-1", role: "student", classId: "c-1" }, 600);
+  try {
+    const viaQuery = await openStream(service.url, { query: `access_token=${token}` });
+    await viaQuery.waitFor((e) => e.event === "ping");
+    await viaQuery.close();
+    const bad = await fetch(`${service.url}/api/students/notifications/sse?access_token=${token}x`);
+    await bad.body?.cancel();
+    const junk = await fetch(`${service.url}/api/students/notifications/test`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{oops",
+    });
+    await junk.body?.cancel();
+  } finally {
+    await service.stop();
+  }
+  assert.doesNotMatch(service.output(), new RegExp(token.split(".")[2]));
+  assert.ok(!service.output().includes(TEST_SECRET));
+});
