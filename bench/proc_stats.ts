@@ -1,0 +1,34 @@
+/**
+ * Process figures from Linux's /proc: CPU time and resident memory of a server under test.
+ *
+ * @module
+ */
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on every mainstream Linux build). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * User + system CPU time consumed so far by `pid` (all its threads), in ms.
+ *
+ * @example
+ * ```ts
+ * const before = cpuTimeMs(pid);
+ * // ... load ...
+ * const spent = cpuTimeMs(pid) - before;
+ * ```
+ */
+export function cpuTimeMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the full line, i.e. 11 and 12 after ')'.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** Resident set size of `pid` in bytes (VmRSS). */
+export function rssBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`Cannot read memory of process ${pid}: no VmRSS in its status`);
+  return Number(match[1]) * 1024;
+}

@@ -1,0 +1,174 @@
+/**
+ * The benchmark's output: a table of figures with ratios product/baseline, and the JSON record.
+ *
+ * @module
+ */
+
+import type { SuiteResult } from "./server_suite.ts";
+
+/** One measured column of the table. */
+export interface Column {
+  label: string;
+  result: SuiteResult;
+}
+
+interface Row {
+  name: string;
+  value: (r: SuiteResult) => number;
+  digits: number;
+  target: string;
+  /** Whether a ratio against the baseline means something for this row. */
+  ratio: boolean;
+}
+
+const KB = 1024;
+const ROWS: Row[] = [
+  {
+    name: "connections (broadcast)",
+    value: (r) => r.broadcast.connections,
+    digits: 0,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "CPU µs / conn / broadcast",
+    value: (r) => r.broadcast.cpuUsPerConnectionPerBroadcast,
+    digits: 2,
+    target: "≤ 1.3x",
+    ratio: true,
+  },
+  { name: "broadcast p50 ms", value: (r) => r.broadcast.p50Ms, digits: 2, target: "", ratio: true },
+  {
+    name: "broadcast p99 ms",
+    value: (r) => r.broadcast.p99Ms,
+    digits: 2,
+    target: "≤ 1.3x",
+    ratio: true,
+  },
+  {
+    name: "broadcast events lost",
+    value: (r) => r.broadcast.lost,
+    digits: 0,
+    target: "0",
+    ratio: false,
+  },
+  {
+    name: "closed by server",
+    value: (r) => r.broadcast.closedByServer,
+    digits: 0,
+    target: "0",
+    ratio: false,
+  },
+  {
+    name: "RSS KB / connection",
+    value: (r) => r.rssPerConnectionBytes / KB,
+    digits: 1,
+    target: "≤ 1.15x",
+    ratio: true,
+  },
+  {
+    name: "RSS growth % (broadcasts)",
+    value: (r) => r.rssGrowthPercent,
+    digits: 2,
+    target: "< 5 %",
+    ratio: false,
+  },
+  {
+    name: "idle RSS MB",
+    value: (r) => r.idleRssBytes / KB / KB,
+    digits: 1,
+    target: "",
+    ratio: true,
+  },
+  {
+    name: "class of 40 p50 ms",
+    value: (r) => r.classOf40.p50Ms,
+    digits: 2,
+    target: "",
+    ratio: true,
+  },
+  {
+    name: "class of 40 p99 ms",
+    value: (r) => r.classOf40.p99Ms,
+    digits: 2,
+    target: "≤ 6 (redis)",
+    ratio: true,
+  },
+  {
+    name: "class of 40 lost",
+    value: (r) => r.classOf40.lost,
+    digits: 0,
+    target: "0",
+    ratio: false,
+  },
+  {
+    name: "mark-to-screen p50 ms",
+    value: (r) => r.markToScreen.p50Ms,
+    digits: 2,
+    target: "",
+    ratio: true,
+  },
+  {
+    name: "mark-to-screen p99 ms",
+    value: (r) => r.markToScreen.p99Ms,
+    digits: 2,
+    target: "≤ 20",
+    ratio: true,
+  },
+  {
+    name: "connects / s (auth)",
+    value: (r) => r.connect.perSecond,
+    digits: 0,
+    target: "≥ 3000",
+    ratio: true,
+  },
+  {
+    name: "connects failed",
+    value: (r) => Object.values(r.connect.failed).reduce((a, b) => a + b, 0),
+    digits: 0,
+    target: "0",
+    ratio: false,
+  },
+];
+
+function fmt(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
+}
+
+/**
+ * Formats the table: one column per server, and after each product column its ratio to the
+ * first (baseline) column where a ratio means something.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTable([{ label: "baseline", result: b }, { label: "memory", result: p }]));
+ * ```
+ */
+export function formatTable(columns: Column[]): string {
+  const base = columns.find((c) => c.result.kind === "baseline");
+  const header = ["figure"];
+  for (const c of columns) {
+    header.push(c.label);
+    if (base && c !== base) header.push("ratio");
+  }
+  header.push("target");
+  const lines = [header];
+  for (const row of ROWS) {
+    const line = [row.name];
+    for (const c of columns) {
+      const value = row.value(c.result);
+      line.push(fmt(value, row.digits));
+      if (base && c !== base) {
+        const b = row.value(base.result);
+        line.push(row.ratio && b > 0 ? `${(value / b).toFixed(2)}x` : "");
+      }
+    }
+    line.push(row.target);
+    lines.push(line);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  return lines.map((l) =>
+    l.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ")
+  )
+    .join("\n");
+}

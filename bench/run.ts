@@ -1,0 +1,159 @@
+/**
+ * `deno task bench`: measures the baseline and the product (memory, and Redis when reachable) in
+ * one run and prints every figure with its ratio product/baseline. JSON lands in bench/results/.
+ *
+ * Flags: `--smoke` (a few hundred connections, < 60 s), `--connections N`, `--broadcasts N`,
+ * `--workers N`, `--gap-ms N`, `--servers baseline,memory,redis`, `--redis-url URL`, `--out DIR`,
+ * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { formatTable } from "./report.ts";
+import { type ServerKind, type ServerProcess, startServer } from "./server_process.ts";
+import { runSuite, type SuiteOptions, type SuiteResult } from "./server_suite.ts";
+
+/** One server configuration to measure. */
+type Label = "baseline" | "memory" | "redis";
+
+async function redisReachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  try {
+    const conn = await Deno.connect({ hostname, port: Number(port || 6379) });
+    await conn.write(new TextEncoder().encode("PING\r\n"));
+    const buf = new Uint8Array(64);
+    const timer = setTimeout(() => conn.close(), 2000);
+    const n = await conn.read(buf).catch(() => null);
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+  } catch {
+    return false;
+  }
+}
+
+/** Deletes the run's keys (only those under its own random prefix). */
+async function dropRedisKeys(url: string, prefix: string): Promise<void> {
+  const script =
+    `redis-cli -u "$URL" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$URL" DEL >/dev/null`;
+  await new Deno.Command("bash", {
+    args: ["-c", script],
+    env: { URL: url, PREFIX: prefix },
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => {});
+}
+
+function machine() {
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.*)/)?.[1] ?? "?";
+  return {
+    cpus: navigator.hardwareConcurrency,
+    cpuModel: cpu,
+    memTotalMB: Math.round(Deno.systemMemoryInfo().total / 1024 / 1024),
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    loadavg: Deno.loadavg(),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      smoke: { type: "boolean", default: false },
+      connections: { type: "string" },
+      broadcasts: { type: "string" },
+      workers: { type: "string" },
+      "gap-ms": { type: "string" },
+      servers: { type: "string" },
+      "redis-url": {
+        type: "string",
+        default: Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379",
+      },
+      out: { type: "string", default: new URL("./results/", import.meta.url).pathname },
+      profile: { type: "boolean", default: false },
+    },
+  });
+  const smoke = values.smoke;
+  const out = values.out!.endsWith("/") ? values.out! : `${values.out}/`;
+  const connections = Number(values.connections ?? (smoke ? 300 : 10_000));
+  const broadcasts = Number(values.broadcasts ?? (smoke ? 10 : 100));
+  const workers = Number(values.workers ?? Math.max(2, Math.ceil(connections / 2500)));
+  const gapMs = Number(values["gap-ms"] ?? Math.max(20, Math.round(connections * 0.03)));
+  const redisUrl = values["redis-url"]!;
+  const redisUp = await redisReachable(redisUrl);
+  const labels =
+    (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis"))
+      .split(",").map((s) => s.trim()) as Label[];
+  if (labels.includes("redis") && !redisUp) {
+    console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
+    Deno.exit(2);
+  }
+  const secret = crypto.randomUUID() + crypto.randomUUID();
+  const runId = `b${Date.now().toString(36)}`;
+  const options: Omit<SuiteOptions, "runId"> = {
+    secret,
+    connections,
+    broadcasts,
+    gapMs,
+    workers,
+    concurrency: 64,
+    classRounds: smoke ? 5 : 50,
+    probes: smoke ? 10 : 50,
+    probeGapMs: smoke ? 50 : 300,
+    log: (line) => console.log(line),
+  };
+  console.log(
+    `attendance-feed bench: ${connections} connections, ${broadcasts} broadcasts, ${workers} load workers, ` +
+      `gap ${gapMs} ms, servers ${labels.join(", ")}`,
+  );
+  const results: Partial<Record<Label, SuiteResult>> = {};
+  const redisPrefix = `${runId}:`;
+  for (const label of labels) {
+    const kind: ServerKind = label === "baseline" ? "baseline" : "product";
+    const env: Record<string, string> = label === "baseline" ? { BASELINE_SECRET: secret } : {
+      JWT_SECRET: secret,
+      ENABLE_TEST_ENDPOINT: "true",
+      MAX_CONNECTIONS: "100000",
+      CONNECT_RATE_LIMIT: "1000000",
+      MAX_STREAMS_PER_STUDENT: "10000",
+      ...(label === "redis" ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+    };
+    const denoFlags = values.profile && kind === "product"
+      ? [
+        `--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${out}${runId}-${label}.v8.log`,
+      ]
+      : [];
+    console.log(`${label}: starting`);
+    let server: ServerProcess | undefined;
+    try {
+      server = await startServer({ kind, env, denoFlags });
+      results[label] = await runSuite(server, { ...options, runId: `${runId}${label[0]}` });
+    } finally {
+      await server?.stop();
+      if (label === "redis") await dropRedisKeys(redisUrl, redisPrefix);
+    }
+  }
+  const columns = labels.filter((l) => results[l]).map((label) => ({
+    label,
+    result: results[label]!,
+  }));
+  const table = formatTable(columns);
+  console.log(`\n${table}\n`);
+  await Deno.mkdir(out, { recursive: true });
+  const file = `${out}${new Date().toISOString().replace(/[:.]/g, "-")}-${
+    smoke ? "smoke" : "full"
+  }.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify(
+      { machine: machine(), options: { ...options, secret: undefined }, results, table },
+      null,
+      2,
+    ),
+  );
+  console.log(`results: ${file}`);
+}

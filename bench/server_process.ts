@@ -1,0 +1,100 @@
+/**
+ * Starts the servers under test as subprocesses (their CPU and memory are read from /proc by pid)
+ * and stops them by pid.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Which server: the raw baseline or the product. */
+export type ServerKind = "baseline" | "product";
+
+/** A running server under test. */
+export interface ServerProcess {
+  kind: ServerKind;
+  url: string;
+  hostname: string;
+  port: number;
+  pid: number;
+  /** Everything it printed. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** How to start one server. */
+export interface ServerSpec {
+  kind: ServerKind;
+  env: Record<string, string>;
+  /** Extra `deno run` flags, e.g. `--v8-flags=--prof`. */
+  denoFlags?: string[];
+}
+
+/**
+ * Spawns a server and waits (at most 30 s) for its `listening on http://…` line.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ kind: "baseline", env: { PORT: "0" } });
+ * await server.stop();
+ * ```
+ */
+export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  const script = spec.kind === "baseline" ? "bench/baseline_server.ts" : "server/main.ts";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", ...(spec.denoFlags ?? []), `${ROOT}${script}`],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", PORT: "0", HOST: "127.0.0.1", ...spec.env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const listening = Promise.withResolvers<string>();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      // Keep the start and the latest output only: a server may log a lot under load.
+      text = (text + decoder.decode(chunk, { stream: true })).slice(-20_000);
+      const match = /listening on (http:\/\/\S+)/.exec(text);
+      if (match) listening.resolve(match[1]);
+    }
+  };
+  const exited = Promise.all([pump(child.stdout), pump(child.stderr)]).then(() => child.status);
+  exited.then(() => listening.reject(new Error(`${spec.kind} server exited: ${text}`)));
+  const timer = setTimeout(
+    () => listening.reject(new Error(`${spec.kind} server did not start in 30 s: ${text}`)),
+    30_000,
+  );
+  const kill = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  };
+  let url: string;
+  try {
+    url = await listening.promise;
+  } catch (error) {
+    kill("SIGKILL");
+    await exited;
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  const { hostname, port } = new URL(url);
+  return {
+    kind: spec.kind,
+    url,
+    hostname,
+    port: Number(port),
+    pid: child.pid,
+    output: () => text,
+    async stop(graceMs = 8000) {
+      kill("SIGTERM");
+      const force = setTimeout(() => kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(force);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Every scenario against one server (baseline or product), in an order that lets memory be read
+ * between them: idle RSS, class of 40, the connect wave, broadcasts, then one student's latency
+ * while everyone stays connected.
+ *
+ * @module
+ */
+
+import { type BenchClaims, mintTokens, students } from "./bench_tokens.ts";
+import type { LatencyHistogram } from "./latency_histogram.ts";
+import { cpuTimeMs, rssBytes } from "./proc_stats.ts";
+import type { ServerProcess } from "./server_process.ts";
+import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
+import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
+
+/** Sizes and pacing of one suite. */
+export interface SuiteOptions {
+  secret: string;
+  connections: number;
+  broadcasts: number;
+  /** Pause after each broadcast's answer, ms. */
+  gapMs: number;
+  workers: number;
+  /** Connect attempts in flight per worker. */
+  concurrency: number;
+  classRounds: number;
+  probes: number;
+  probeGapMs: number;
+  /** Prefix of student ids, unique per server so several instances never share students. */
+  runId: string;
+  log: (line: string) => void;
+}
+
+/** Latency figures of one scenario. */
+export interface LatencyFigures {
+  /** What sent the events: `attendance` (POST /api/attendance) or `class_broadcast`. */
+  via: string;
+  samples: number;
+  expected: number;
+  lost: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Everything measured against one server. */
+export interface SuiteResult {
+  kind: string;
+  idleRssBytes: number;
+  classOf40: LatencyFigures;
+  connect: ConnectSummary;
+  rssPerConnectionBytes: number;
+  broadcast: LatencyFigures & {
+    connections: number;
+    broadcasts: number;
+    cpuMs: number;
+    cpuUsPerConnectionPerBroadcast: number;
+    outOfOrder: number;
+    closedByServer: number;
+    durationMs: number;
+  };
+  rssGrowthPercent: number;
+  markToScreen: LatencyFigures;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const path = "/api/students/notifications/sse";
+
+/** Waits until the pool has `expected` benchmark receipts (or `timeoutMs` passed). */
+async function awaitDelivery(pool: WorkerPool, expected: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let stats = await pool.stats();
+  while (stats.received < expected && Date.now() < deadline) {
+    await sleep(100);
+    stats = await pool.stats();
+  }
+  return stats;
+}
+
+function figures(via: string, latency: LatencyHistogram, expected: number): LatencyFigures {
+  return {
+    via,
+    samples: latency.count,
+    expected,
+    lost: Math.max(0, expected - latency.count),
+    p50Ms: latency.percentile(0.5),
+    p99Ms: latency.percentile(0.99),
+    maxMs: latency.max,
+  };
+}
+
+async function settledRss(pid: number): Promise<number> {
+  await sleep(1000);
+  return rssBytes(pid);
+}
+
+/**
+ * Runs every scenario against `server`.
+ *
+ * @example
+ * ```ts
+ * const result = await runSuite(server, options);
+ * ```
+ */
+export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
+  const target = { hostname: server.hostname, port: server.port, path };
+  const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
+  const teacher: BenchClaims = {
+    sub: `${o.runId}-teacher`,
+    role: "teacher",
+    classIds: [`${o.runId}-c40`, `${o.runId}-probe`],
+  };
+  const [adminToken, teacherToken] = await mintTokens(o.secret, [admin, teacher]);
+  const useMarks = server.kind === "product" && await hasAttendanceRoute(server.url, adminToken);
+  const via = useMarks ? "attendance" : "class_broadcast";
+  const idleRssBytes = await settledRss(server.pid);
+
+  // 1. A class of 40: the teacher marks them all, each round.
+  const classStudents = students(`${o.runId}-c40s`, `${o.runId}-c40`, 40);
+  const small = WorkerPool.start(1);
+  let classOf40: LatencyFigures;
+  try {
+    const opened = await small.connect(target, await mintTokens(o.secret, classStudents), 40);
+    o.log(`  class of 40: ${opened.opened} streams live`);
+    for (let k = 0; k < o.classRounds; k++) {
+      if (useMarks) {
+        await markAttendance(
+          server.url,
+          teacherToken,
+          `${o.runId}-c40`,
+          classStudents.map((s) => s.sub),
+          k,
+        );
+      } else await classBroadcast(server.url, teacherToken, `${o.runId}-c40`, k);
+      await sleep(50);
+    }
+    const stats = await awaitDelivery(small, 40 * o.classRounds, 10_000);
+    classOf40 = figures(via, stats.latency, opened.opened * o.classRounds);
+  } finally {
+    await small.stop();
+  }
+
+  // 2. The connect wave: every student of the school, plus one probe student in its own class.
+  const pool = WorkerPool.start(o.workers);
+  try {
+    const everyone = students(`${o.runId}-s`, `${o.runId}-all`, o.connections);
+    const probe = students(`${o.runId}-probe`, `${o.runId}-probe`, 1);
+    const tokens = await mintTokens(o.secret, [...everyone, ...probe]);
+    const rssBefore = rssBytes(server.pid);
+    const connect = await pool.connect(target, tokens, o.concurrency);
+    o.log(
+      `  connected ${connect.opened}/${tokens.length} in ${connect.durationMs.toFixed(0)} ms ` +
+        `(${connect.perSecond.toFixed(0)}/s), failed ${JSON.stringify(connect.failed)}`,
+    );
+    const rssConnected = await settledRss(server.pid);
+    const live = connect.opened - 1;
+
+    // 3. Broadcasts to everyone: a few to warm up, then the measured ones.
+    for (let k = 0; k < 3; k++) {
+      await classBroadcast(server.url, adminToken, `${o.runId}-all`, 1_000_000 + k);
+      await sleep(o.gapMs);
+    }
+    await awaitDelivery(pool, 3 * live, 20_000);
+    await pool.reset();
+    const rssStart = await settledRss(server.pid);
+    const cpuStart = cpuTimeMs(server.pid);
+    const started = performance.now();
+    for (let k = 0; k < o.broadcasts; k++) {
+      await classBroadcast(server.url, adminToken, `${o.runId}-all`, k);
+      await sleep(o.gapMs);
+    }
+    const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
+    const cpuMs = cpuTimeMs(server.pid) - cpuStart;
+    const durationMs = performance.now() - started;
+    const rssEnd = await settledRss(server.pid);
+    const broadcast = {
+      ...figures("class_broadcast", stats.latency, o.broadcasts * live),
+      connections: live,
+      broadcasts: o.broadcasts,
+      cpuMs,
+      cpuUsPerConnectionPerBroadcast: (cpuMs * 1000) / (live * o.broadcasts),
+      outOfOrder: stats.outOfOrder,
+      closedByServer: stats.closedByServer,
+      durationMs,
+    };
+    o.log(
+      `  broadcast: p50 ${broadcast.p50Ms} ms, p99 ${broadcast.p99Ms} ms, ` +
+        `${
+          broadcast.cpuUsPerConnectionPerBroadcast.toFixed(2)
+        } µs CPU/conn/broadcast, lost ${broadcast.lost}`,
+    );
+
+    // 4. One student's events while everyone else stays connected (and heartbeats).
+    await pool.reset();
+    for (let k = 0; k < o.probes; k++) {
+      if (useMarks) {
+        await markAttendance(server.url, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
+      } else await classBroadcast(server.url, teacherToken, `${o.runId}-probe`, k);
+      await sleep(o.probeGapMs);
+    }
+    const probeStats = await awaitDelivery(pool, o.probes, 10_000);
+    const markToScreen = figures(via, probeStats.latency, o.probes);
+
+    return {
+      kind: server.kind,
+      idleRssBytes,
+      classOf40,
+      connect,
+      rssPerConnectionBytes: (rssConnected - rssBefore) / connect.opened,
+      broadcast,
+      rssGrowthPercent: ((rssEnd - rssStart) / rssStart) * 100,
+      markToScreen,
+    };
+  } finally {
+    await pool.stop();
+  }
+}

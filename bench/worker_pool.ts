@@ -1,0 +1,202 @@
+/**
+ * The driver's side of the load generator: spawns worker processes (each well under the
+ * 20,000-fd limit), spreads clients over them and merges what they measure.
+ *
+ * @module
+ */
+
+import { LatencyHistogram } from "./latency_histogram.ts";
+import type { ConnectReply, StatsReply, WorkerCommand } from "./load_worker.ts";
+
+const WORKER = new URL("./load_worker.ts", import.meta.url).pathname;
+/** A worker exits by itself after this long, whatever happens to the driver. */
+const WORKER_MAX_LIFETIME_MS = 20 * 60_000;
+
+/** Where clients connect. */
+export interface PoolTarget {
+  hostname: string;
+  port: number;
+  path: string;
+}
+
+/** Merged outcome of a connect wave. */
+export interface ConnectSummary {
+  opened: number;
+  failed: Record<string, number>;
+  durationMs: number;
+  /** Opened connections per second, first attempt to last stream live. */
+  perSecond: number;
+}
+
+/** Merged statistics of every worker. */
+export interface PoolStats {
+  clients: number;
+  received: number;
+  outOfOrder: number;
+  closedByServer: number;
+  perK: Map<number, number>;
+  latency: LatencyHistogram;
+}
+
+type WorkerCommandBody = WorkerCommand extends infer C ? C extends unknown ? Omit<C, "id"> : never
+  : never;
+
+class WorkerProcess {
+  child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #waiting = new Map<number, (reply: unknown) => void>();
+  #nextId = 1;
+  #done: Promise<void>;
+
+  constructor() {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-env", "--quiet", WORKER],
+      env: { BENCH_WORKER_MAX_MS: String(WORKER_MAX_LIFETIME_MS) },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#writer = this.child.stdin.getWriter();
+    this.#done = this.#readReplies();
+  }
+
+  async #readReplies(): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of this.child.stdout) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let eol;
+      while ((eol = buffered.indexOf("\n")) >= 0) {
+        const { id, reply } = JSON.parse(buffered.slice(0, eol));
+        buffered = buffered.slice(eol + 1);
+        this.#waiting.get(id)?.(reply);
+        this.#waiting.delete(id);
+      }
+    }
+  }
+
+  send<T>(command: WorkerCommandBody): Promise<T> {
+    const id = this.#nextId++;
+    const reply = new Promise<T>((resolve) => this.#waiting.set(id, resolve as never));
+    const line = JSON.stringify({ ...command, id }) + "\n";
+    this.#writer.write(new TextEncoder().encode(line));
+    return Promise.race([
+      reply,
+      this.#done.then(() => {
+        throw new Error("Cannot run benchmark: a load worker exited unexpectedly");
+      }),
+    ]);
+  }
+
+  async stop(): Promise<void> {
+    const exited = this.child.status;
+    try {
+      await Promise.race([
+        this.send({ cmd: "close" }).catch(() => {}),
+        new Promise((r) => setTimeout(r, 5000)),
+      ]);
+      await this.#writer.close().catch(() => {});
+    } finally {
+      const timer = setTimeout(() => {
+        try {
+          this.child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+      await this.#done.catch(() => {});
+    }
+  }
+}
+
+/**
+ * @example
+ * ```ts
+ * const pool = WorkerPool.start(4);
+ * await pool.connect(target, tokens, 64);
+ * const stats = await pool.stats();
+ * await pool.stop();
+ * ```
+ */
+export class WorkerPool {
+  #workers: WorkerProcess[];
+
+  private constructor(workers: WorkerProcess[]) {
+    this.#workers = workers;
+  }
+
+  /** Spawns `count` worker processes. */
+  static start(count: number): WorkerPool {
+    return new WorkerPool(Array.from({ length: count }, () => new WorkerProcess()));
+  }
+
+  /** Worker process ids (their CPU is the load generator's cost). */
+  get pids(): number[] {
+    return this.#workers.map((w) => w.child.pid);
+  }
+
+  /**
+   * Opens one stream per token, spread round-robin over the workers, `concurrency` attempts in
+   * flight per worker; resolves when every stream is live or refused.
+   */
+  async connect(
+    target: PoolTarget,
+    tokens: string[],
+    concurrency: number,
+  ): Promise<ConnectSummary> {
+    const shares: string[][] = this.#workers.map(() => []);
+    tokens.forEach((token, i) => shares[i % shares.length].push(token));
+    const replies = await Promise.all(
+      this.#workers.map((worker, i) =>
+        shares[i].length === 0 ? null : worker.send<ConnectReply>({
+          cmd: "connect",
+          ...target,
+          tokens: shares[i],
+          concurrency,
+        })
+      ),
+    );
+    const done = replies.filter((r): r is ConnectReply => r !== null);
+    const failed: Record<string, number> = {};
+    for (const reply of done) {
+      for (const [status, n] of Object.entries(reply.failed)) {
+        failed[status] = (failed[status] ?? 0) + n;
+      }
+    }
+    const opened = done.reduce((sum, r) => sum + r.opened, 0);
+    const durationMs = Math.max(...done.map((r) => r.endedAt)) -
+      Math.min(...done.map((r) => r.startedAt));
+    return { opened, failed, durationMs, perSecond: opened / (durationMs / 1000) };
+  }
+
+  /** Statistics of every worker, merged. */
+  async stats(): Promise<PoolStats> {
+    const replies = await Promise.all(
+      this.#workers.map((w) => w.send<StatsReply>({ cmd: "stats" })),
+    );
+    const latency = new LatencyHistogram();
+    const perK = new Map<number, number>();
+    let clients = 0, received = 0, outOfOrder = 0, closedByServer = 0;
+    for (const reply of replies) {
+      clients += reply.clients;
+      received += reply.received;
+      outOfOrder += reply.outOfOrder;
+      closedByServer += reply.closedByServer;
+      latency.merge(reply.latency);
+      for (const [k, n] of Object.entries(reply.perK)) {
+        perK.set(Number(k), (perK.get(Number(k)) ?? 0) + n);
+      }
+    }
+    return { clients, received, outOfOrder, closedByServer, perK, latency };
+  }
+
+  /** Forgets what was measured so far (streams stay open). */
+  async reset(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.send({ cmd: "reset" })));
+  }
+
+  /** Closes every stream and ends every worker. */
+  async stop(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.stop()));
+  }
+}

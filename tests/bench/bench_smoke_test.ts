@@ -1,0 +1,55 @@
+/**
+ * Keeps the benchmark working: runs `bench/run.ts --smoke` (baseline and product in memory mode,
+ * a few hundred connections) and checks it completes with every figure and no lost event.
+ * No performance threshold is asserted: CI machines vary too much.
+ */
+
+import assert from "node:assert/strict";
+import type { SuiteResult } from "../../bench/server_suite.ts";
+
+const RUN = new URL("../../bench/run.ts", import.meta.url).pathname;
+
+Deno.test("bench/run.ts --smoke completes with figures and zero lost events", async () => {
+  const out = await Deno.makeTempDir({ prefix: "bench-smoke-" });
+  try {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", RUN, "--smoke", "--servers", "baseline,memory", "--out", out],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.equal(code, 0, text);
+    assert.match(text, /CPU µs \/ conn \/ broadcast/);
+
+    const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-smoke.json"));
+    assert.equal(files.length, 1, text);
+    const record = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
+    const results = record.results as Record<string, SuiteResult>;
+    assert.deepEqual(Object.keys(results).sort(), ["baseline", "memory"]);
+    for (const [label, result] of Object.entries(results)) {
+      const { broadcast, classOf40, markToScreen, connect } = result;
+      assert.equal(connect.opened, broadcast.connections + 1, `${label}: every stream opened`);
+      assert.deepEqual(connect.failed, {}, `${label}: no connection refused`);
+      assert.equal(broadcast.lost, 0, `${label}: broadcast events lost`);
+      assert.equal(broadcast.outOfOrder, 0, `${label}: broadcast events out of order`);
+      assert.equal(broadcast.closedByServer, 0, `${label}: streams cut off`);
+      assert.equal(classOf40.lost, 0, `${label}: class-of-40 events lost`);
+      assert.equal(markToScreen.lost, 0, `${label}: mark-to-screen events lost`);
+      for (
+        const value of [
+          broadcast.cpuUsPerConnectionPerBroadcast,
+          broadcast.p50Ms,
+          broadcast.p99Ms,
+          classOf40.p99Ms,
+          markToScreen.p99Ms,
+          result.rssPerConnectionBytes,
+          result.rssGrowthPercent,
+          connect.perSecond,
+        ]
+      ) assert.ok(Number.isFinite(value), `${label}: ${JSON.stringify(result)}`);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
