@@ -1,0 +1,110 @@
+/**
+ * The only module that imports ioredis. Every client it makes is bounded: a connect attempt gives
+ * up after `connectTimeoutMs`, a command after `commandTimeoutMs`, commands fail at once while the
+ * connection is down (no offline queue, no silent resend), and reconnects back off with jitter up
+ * to a cap and go on for as long as the process runs, so the service starts and keeps serving
+ * while Redis is away and recovers by itself when it returns.
+ *
+ * @module
+ */
+
+import { Redis } from "ioredis";
+
+export type { ChainableCommander, Redis } from "ioredis";
+
+/** Bounds of one client. */
+export interface RedisClientOptions {
+  /** Shown in `CLIENT LIST` and in logs, e.g. "attendance-feed:bus:host-1". */
+  name: string;
+  /** Per connection attempt (default 2000 ms). */
+  connectTimeoutMs?: number;
+  /** Per command (default 2000 ms). */
+  commandTimeoutMs?: number;
+  /** Longest wait between reconnect attempts (default 5000 ms). */
+  maxBackoffMs?: number;
+  /** Log connection state changes (default true). */
+  log?: boolean;
+}
+
+/**
+ * Delay before reconnect attempt `attempt` (1-based): doubling from 100 ms, capped, ±20 % jitter.
+ *
+ * @example
+ * ```ts
+ * reconnectDelay(1, 5000); // ~100-120 ms
+ * reconnectDelay(20, 5000); // ~4000-5000 ms
+ * ```
+ */
+export function reconnectDelay(attempt: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, 100 * 2 ** Math.min(attempt - 1, 16));
+  return Math.round(base * (0.8 + 0.2 * random()));
+}
+
+/**
+ * Creates a client that starts connecting at once (in the background).
+ *
+ * @example
+ * ```ts
+ * const redis = createRedisClient("redis://127.0.0.1:6379", { name: "attendance-feed:bus" });
+ * await closeRedisClient(redis);
+ * ```
+ */
+export function createRedisClient(url: string, options: RedisClientOptions): Redis {
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  // `rediss://` URLs switch TLS on inside ioredis.
+  const client = new Redis(url, {
+    connectionName: options.name,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    // A command written before the connection dropped is not resent: a publish might already have
+    // been recorded, and a resend would record it twice under a new id.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    // RedisBus restores its own subscriptions (and catches up on what it missed) on `ready`.
+    autoResubscribe: false,
+    retryStrategy: (attempt) => reconnectDelay(attempt, maxBackoffMs),
+    // Error replies such as READONLY (a failover) are answered by reconnecting.
+    reconnectOnError: (error) => error.message.startsWith("READONLY"),
+  });
+  let lastLogged = "";
+  const log = (line: string) => {
+    if (options.log === false || line === lastLogged) return;
+    lastLogged = line;
+    console.error(`[redis ${options.name}] ${line}`);
+  };
+  // Without an error listener ioredis prints every failed reconnect; log each new state once.
+  client.on("error", (error: Error) => log(`unavailable: ${describeRedisError(error)}`));
+  client.on("ready", () => {
+    if (lastLogged !== "") log("ready");
+  });
+  return client;
+}
+
+/**
+ * Closes a client whatever its state and resolves once its socket is gone (tests' resource
+ * sanitizers see no leftover socket or timer).
+ */
+export async function closeRedisClient(client: Redis, timeoutMs = 2000): Promise<void> {
+  if (client.status === "end") return;
+  const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
+  if (client.status === "ready") {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      client.quit().catch(() => {}),
+      new Promise((resolve) => timer = setTimeout(resolve, timeoutMs)),
+    ]);
+    clearTimeout(timer);
+  }
+  client.disconnect(false);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([ended, new Promise((resolve) => timer = setTimeout(resolve, timeoutMs))]);
+  clearTimeout(timer);
+}
+
+/** A short description of a connection or command error, without credentials. */
+export function describeRedisError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Never echo a URL that may carry a password.
+  return message.replace(/rediss?:\/\/[^\s]*/g, "redis://…");
+}

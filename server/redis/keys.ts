@@ -1,0 +1,103 @@
+/**
+ * Every Redis key and pub/sub channel name the service uses, built in this one place under a
+ * configurable prefix (`REDIS_PREFIX`, default `sse:`), so operators can find them and tests can
+ * isolate themselves with a random prefix.
+ *
+ * | name                            | type          | what                                              |
+ * | ------------------------------- | ------------- | ------------------------------------------------- |
+ * | `{p}history:{channel}`          | stream        | a bus channel's retained events (`t`, `d` fields) |
+ * | `{p}history-last-id`            | string        | the last event id issued (one sequence)           |
+ * | `{p}live:{channel}`             | pub/sub       | live deliveries of a bus channel                  |
+ * | `{p}control:{instanceId}`       | pub/sub       | close requests for one instance's streams         |
+ * | `{p}connection:{id}`            | hash          | who, class, instance, connectedAt, lastSeen, seq  |
+ * | `{p}student:{studentId}`        | set           | that student's connection ids                     |
+ * | `{p}class:{classId}`            | set           | that class's connection ids                       |
+ * | `{p}connections`                | sorted set    | every connection id, scored by when it lapses     |
+ * | `{p}connection-seq`             | string        | opening order of connections (ties in the cap)    |
+ * | `{p}ratelimit:connect:{key}`    | sorted set    | connection attempt times of one student           |
+ *
+ * @module
+ */
+
+/**
+ * Key and channel names under one prefix.
+ *
+ * @example
+ * ```ts
+ * const keys = new RedisKeys("sse:");
+ * keys.history("student:s-1"); // "sse:history:student:s-1"
+ * ```
+ */
+export class RedisKeys {
+  readonly prefix: string;
+
+  constructor(prefix = "sse:") {
+    this.prefix = prefix;
+  }
+
+  /** The stream holding a bus channel's history. */
+  history(channel: string): string {
+    return `${this.prefix}history:${channel}`;
+  }
+
+  /** The last id issued by the publish script (one sequence across every channel). */
+  get lastEventId(): string {
+    return `${this.prefix}history-last-id`;
+  }
+
+  /** The pub/sub channel carrying a bus channel's live deliveries. */
+  live(channel: string): string {
+    return `${this.prefix}live:${channel}`;
+  }
+
+  /** The bus channel a live pub/sub channel belongs to, or null for other channels. */
+  channelOfLive(pubsubChannel: string): string | null {
+    const head = `${this.prefix}live:`;
+    return pubsubChannel.startsWith(head) ? pubsubChannel.slice(head.length) : null;
+  }
+
+  /** The pub/sub channel on which one instance receives close requests. */
+  control(instanceId: string): string {
+    return `${this.prefix}control:${instanceId}`;
+  }
+
+  /** The hash describing one stream. */
+  connection(connectionId: string): string {
+    return `${this.connectionPrefix}${connectionId}`;
+  }
+
+  /** `connection(id)` without the id, for Lua scripts that look up other connections. */
+  get connectionPrefix(): string {
+    return `${this.prefix}connection:`;
+  }
+
+  /** The set of a student's connection ids. */
+  student(studentId: string): string {
+    return `${this.prefix}student:${studentId}`;
+  }
+
+  /** The set of a class's connection ids. */
+  class(classId: string): string {
+    return `${this.prefix}class:${classId}`;
+  }
+
+  /** Every connection id, scored by the time (ms) its entry lapses unless refreshed. */
+  get connections(): string {
+    return `${this.prefix}connections`;
+  }
+
+  /** A counter giving connections their opening order. */
+  get connectionSeq(): string {
+    return `${this.prefix}connection-seq`;
+  }
+
+  /** The sliding window of one student's connection attempts. */
+  connectRate(key: string): string {
+    return `${this.prefix}ratelimit:connect:${key}`;
+  }
+
+  /** A pattern matching every key under the prefix (for cleanup in tests and by operators). */
+  get pattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+  }
+}

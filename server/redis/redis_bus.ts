@@ -1,0 +1,358 @@
+/**
+ * {@link Bus} over Redis: history in one Redis Stream per channel, live delivery over pub/sub, both
+ * written by one Lua script so that recording, id order and publishing are a single atomic step.
+ *
+ * @module
+ */
+
+import {
+  type Bus,
+  type BusReadiness,
+  BusUnavailableError,
+  type Channel,
+  type Delivery,
+  type DeliveryListener,
+  type HistorySlice,
+  type Outgoing,
+} from "../bus/bus.ts";
+import { compareEventIds, parseEventId } from "../event_id.ts";
+import { type ChainableCommander, describeRedisError, type Redis } from "./client.ts";
+import type { RedisKeys } from "./keys.ts";
+import { RECORD_EVENTS_LUA } from "./scripts.ts";
+import type { RedisSubscriber } from "./subscriber.ts";
+
+/** What a RedisBus needs. */
+export interface RedisBusOptions {
+  /** Command connection (shared with the tracker and limiter). */
+  redis: Redis;
+  /** The instance's pub/sub connection. */
+  subscriber: RedisSubscriber;
+  keys: RedisKeys;
+  /** Events kept per channel, approximately (`XADD MAXLEN ~`; default 1000). */
+  historyMaxEvents?: number;
+  /** Age after which events are dropped (default 24 h). */
+  historyMaxAgeMs?: number;
+}
+
+interface ChannelState {
+  listeners: Set<DeliveryListener>;
+  /** The newest id delivered on this channel: older or equal ones are duplicates. */
+  lastId: string;
+  /** Live deliveries held while catching up after an outage; null otherwise. */
+  held: Delivery[] | null;
+  unsubscribe: Promise<() => void>;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+type RecordCommand = (...args: (string | number)[]) => Promise<string[]>;
+
+const RECORD = "sseRecordEvents";
+
+/**
+ * @example
+ * ```ts
+ * const bus = new RedisBus({ redis, subscriber, keys: new RedisKeys("sse:") });
+ * const [id] = await bus.publish([{ channel: "student:s-1", event }]);
+ * ```
+ */
+export class RedisBus implements Bus {
+  #redis: Redis;
+  #subscriber: RedisSubscriber;
+  #keys: RedisKeys;
+  #maxEvents: number;
+  #maxAgeMs: number;
+  #channels = new Map<Channel, ChannelState>();
+  /** The newest id known to exist: catch-up after an outage starts after it. */
+  #cursor = "0";
+  #cursorAtLoss: string | null = null;
+  #closed = false;
+
+  constructor(options: RedisBusOptions) {
+    this.#redis = options.redis;
+    this.#subscriber = options.subscriber;
+    this.#keys = options.keys;
+    this.#maxEvents = options.historyMaxEvents ?? 1000;
+    this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
+    if (!(RECORD in this.#redis)) this.#redis.defineCommand(RECORD, { lua: RECORD_EVENTS_LUA });
+    this.#subscriber.onLost(() => this.#cursorAtLoss ??= this.#cursor);
+    this.#subscriber.onRestore(() => this.#catchUp());
+    const learnHead = () =>
+      this.#redis.get(this.#keys.lastEventId).then((id) => id && this.#advance(id), () => {});
+    this.#redis.on("ready", learnHead);
+    if (this.#redis.status === "ready") learnHead();
+  }
+
+  publish(events: Outgoing[]): Promise<string[]> {
+    return this.publishWith(events);
+  }
+
+  /**
+   * Like {@link publish}, but runs `addCommands` (queued on the same MULTI) and the recording of
+   * `events` in one MULTI/EXEC: other clients see both or neither, and neither happens when Redis
+   * is unreachable. Queue only commands that cannot fail at run time (Redis does not roll back a
+   * transaction whose command fails after EXEC; such a failure rejects with the command's error,
+   * although the rest, events included, was applied).
+   *
+   * @example
+   * ```ts
+   * await bus.publishWith(events, (multi) => multi.hset(storeKey, field, value));
+   * ```
+   */
+  async publishWith(
+    events: Outgoing[],
+    addCommands?: (multi: ChainableCommander) => void,
+  ): Promise<string[]> {
+    if (events.length === 0 && !addCommands) return [];
+    let results: [Error | null, unknown][] | null;
+    try {
+      const multi = this.#redis.multi();
+      addCommands?.(multi);
+      if (events.length > 0) {
+        (multi as unknown as Record<string, RecordCommand>)[RECORD](...this.#recordArgs(events));
+      }
+      results = await multi.exec();
+    } catch (error) {
+      throw new BusUnavailableError(
+        `Cannot record events: Redis is unavailable (${describeRedisError(error)})`,
+        { cause: error },
+      );
+    }
+    if (!results) throw new BusUnavailableError("Cannot record events: transaction discarded");
+    const failed = results.find(([error]) => error);
+    if (failed) {
+      throw new BusUnavailableError(
+        `Cannot record events: ${describeRedisError(failed[0])}`,
+        { cause: failed[0] },
+      );
+    }
+    if (events.length === 0) return [];
+    const ids = results[results.length - 1][1] as string[];
+    this.#advance(ids[ids.length - 1]);
+    return ids;
+  }
+
+  async subscribe(channel: Channel, listener: DeliveryListener): Promise<() => void> {
+    let state = this.#channels.get(channel);
+    if (!state) {
+      const fresh: ChannelState = {
+        listeners: new Set(),
+        lastId: "0",
+        held: null,
+        unsubscribe: this.#subscriber.subscribe(
+          this.#keys.live(channel),
+          (message) => this.#onMessage(fresh, message),
+        ),
+      };
+      state = fresh;
+      this.#channels.set(channel, state);
+    }
+    state.listeners.add(listener);
+    const current = state;
+    try {
+      await current.unsubscribe;
+    } catch (error) {
+      this.#leave(channel, current, listener);
+      throw new BusUnavailableError(
+        `Cannot subscribe to ${channel}: Redis is unavailable (${describeRedisError(error)})`,
+        { cause: error },
+      );
+    }
+    return () => this.#leave(channel, current, listener);
+  }
+
+  async history(channels: Channel[], afterId: string): Promise<HistorySlice> {
+    const cursor = parseEventId(afterId);
+    let results: [Error | null, unknown][] | null;
+    try {
+      const multi = this.#redis.multi().get(this.#keys.lastEventId);
+      if (cursor) {
+        for (const channel of channels) {
+          const key = this.#keys.history(channel);
+          multi.call("XINFO", "STREAM", key);
+          multi.xrange(key, afterId === "0" ? "-" : `(${afterId}`, "+");
+        }
+      }
+      results = await multi.exec();
+    } catch (error) {
+      throw new BusUnavailableError(
+        `Cannot read history: Redis is unavailable (${describeRedisError(error)})`,
+        { cause: error },
+      );
+    }
+    if (!results || results[0][0]) {
+      throw new BusUnavailableError("Cannot read history: Redis is unavailable");
+    }
+    const headId = (results[0][1] as string | null) ?? "0";
+    if (!cursor || compareEventIds(afterId, headId) > 0) {
+      return { events: [], complete: false, headId };
+    }
+    const oldestKept = Date.now() - this.#maxAgeMs;
+    // A cursor older than the retention age may have missed events of a channel whose whole
+    // history has since expired: say so rather than replay a gap.
+    let complete = afterId === "0" || cursor.ms >= oldestKept;
+    const events: Delivery[] = [];
+    channels.forEach((channel, i) => {
+      const [infoError, info] = results![1 + i * 2];
+      const [rangeError, range] = results![2 + i * 2];
+      if (rangeError) throw new BusUnavailableError(`Cannot read history of ${channel}`);
+      // No stream (never written, or expired): nothing deleted that the age rule does not cover.
+      const boundary = infoError ? null : this.#trimmedBefore(info as unknown[]);
+      if (afterId !== "0" && boundary && compareEventIds(afterId, boundary) < 0) complete = false;
+      for (const [id, fields] of range as StreamEntry[]) {
+        if (parseEventId(id)!.ms < oldestKept) continue;
+        events.push({ id, channel, type: fields[1], json: fields[3] });
+      }
+    });
+    events.sort((a, b) => compareEventIds(a.id, b.id));
+    return { events, complete, headId };
+  }
+
+  readiness(): BusReadiness {
+    if (this.#closed) return { ready: false, reason: "bus closed" };
+    if (this.#redis.status !== "ready") {
+      return { ready: false, reason: `Redis unavailable (commands: ${this.#redis.status})` };
+    }
+    if (!this.#subscriber.ready) {
+      return {
+        ready: false,
+        reason: `Redis unavailable (pub/sub: ${this.#subscriber.client.status})`,
+      };
+    }
+    return { ready: true };
+  }
+
+  /** Drops every listener; the connections belong to the caller (see createRedisDeps). */
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const [channel, state] of this.#channels) {
+      for (const listener of [...state.listeners]) this.#leave(channel, state, listener);
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Trimming (unlike XDEL) leaves `max-deleted-entry-id` alone, so a gap is judged from counts:
+   * when entries were trimmed, every trimmed id is below the first retained one, and a cursor
+   * below that may have missed some (a cursor exactly at the last trimmed id resyncs needlessly,
+   * which is safe). Returns null when nothing was trimmed.
+   */
+  #trimmedBefore(info: unknown[]): string | null {
+    const length = Number(field(info, "length") ?? 0);
+    const added = field(info, "entries-added");
+    // Redis < 7 does not count additions: a full stream is assumed trimmed.
+    const trimmed = added === undefined ? length >= this.#maxEvents : Number(added) > length;
+    if (!trimmed) return null;
+    const first = fieldValue(info, "first-entry");
+    if (Array.isArray(first) && typeof first[0] === "string") return first[0];
+    // Everything was trimmed: only a cursor at the last id missed nothing.
+    return String(field(info, "last-generated-id") ?? "0");
+  }
+
+  #recordArgs(events: Outgoing[]): (string | number)[] {
+    const keys = [this.#keys.lastEventId, ...events.map((e) => this.#keys.history(e.channel))];
+    const args: (string | number)[] = [this.#maxEvents, this.#maxAgeMs];
+    for (const { channel, event } of events) {
+      args.push(channel, event.type, JSON.stringify(event), this.#keys.live(channel));
+    }
+    return [keys.length, ...keys, ...args];
+  }
+
+  #leave(channel: Channel, state: ChannelState, listener: DeliveryListener): void {
+    if (!state.listeners.delete(listener) || state.listeners.size > 0) return;
+    if (this.#channels.get(channel) === state) this.#channels.delete(channel);
+    state.unsubscribe.then((stop) => stop(), () => {});
+  }
+
+  #onMessage(state: ChannelState, message: string): void {
+    let delivery: Delivery;
+    try {
+      const parsed = JSON.parse(message);
+      delivery = { id: parsed.id, channel: parsed.channel, type: parsed.type, json: parsed.json };
+    } catch {
+      console.error("bus: ignoring a malformed pub/sub message");
+      return;
+    }
+    this.#advance(delivery.id);
+    if (state.held) state.held.push(delivery);
+    else this.#dispatch(state, delivery);
+  }
+
+  #dispatch(state: ChannelState, delivery: Delivery): void {
+    if (compareEventIds(delivery.id, state.lastId) <= 0) return;
+    state.lastId = delivery.id;
+    for (const listener of state.listeners) {
+      try {
+        listener(delivery);
+      } catch (error) {
+        console.error("bus listener failed:", error);
+      }
+    }
+  }
+
+  #advance(id: string): void {
+    if (compareEventIds(id, this.#cursor) > 0) this.#cursor = id;
+  }
+
+  /**
+   * After pub/sub comes back, delivers what was recorded while it was away (events published
+   * through other instances, or whose PUBLISH this connection missed), then the held live ones.
+   */
+  async #catchUp(): Promise<void> {
+    const from = this.#cursorAtLoss;
+    this.#cursorAtLoss = null;
+    if (from === null || this.#closed) return;
+    const states = [...this.#channels.entries()];
+    for (const [, state] of states) state.held ??= [];
+    try {
+      if (this.#redis.status !== "ready") await readyWithin(this.#redis, 10_000);
+      const multi = this.#redis.multi();
+      for (const [channel, state] of states) {
+        const after = compareEventIds(state.lastId, from) > 0 ? state.lastId : from;
+        multi.xrange(this.#keys.history(channel), after === "0" ? "-" : `(${after}`, "+");
+      }
+      const results = (await multi.exec()) ?? [];
+      states.forEach(([channel, state], i) => {
+        const [error, range] = results[i] ?? [new Error("no reply"), null];
+        if (error) return;
+        for (const [id, fields] of range as StreamEntry[]) {
+          this.#dispatch(state, { id, channel, type: fields[1], json: fields[3] });
+        }
+      });
+    } catch (error) {
+      console.error("bus: catch-up after Redis outage failed:", describeRedisError(error));
+    } finally {
+      for (const [, state] of states) {
+        const held = state.held ?? [];
+        state.held = null;
+        for (const delivery of held) this.#dispatch(state, delivery);
+      }
+    }
+  }
+}
+
+/** The value after `name` in a flat [name, value, ...] reply. */
+function fieldValue(reply: unknown[], name: string): unknown {
+  for (let i = 0; i < reply.length - 1; i += 2) {
+    if (reply[i] === name) return reply[i + 1];
+  }
+  return undefined;
+}
+
+function field(reply: unknown[], name: string): string | undefined {
+  const value = fieldValue(reply, name);
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+function readyWithin(redis: Redis, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      reject(new Error("Redis not ready"));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once("ready", onReady);
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * Builds the Redis-backed bus, connection tracker and rate limiter for one instance: one command
+ * connection and one pub/sub connection, both bounded (see client.ts). Returns at once, even while
+ * Redis is down: the clients keep reconnecting with backoff, and `bus.readiness()` says why the
+ * instance is not ready until they succeed.
+ *
+ * @module
+ */
+
+import { closeRedisClient, createRedisClient } from "./client.ts";
+import { RedisKeys } from "./keys.ts";
+import { RedisBus } from "./redis_bus.ts";
+import { RedisConnectionTracker } from "./redis_connection_tracker.ts";
+import { RedisRateLimiter } from "./redis_rate_limiter.ts";
+import { RedisSubscriber } from "./subscriber.ts";
+
+/** Settings of {@link createRedisDeps}; main.ts passes values from Config. */
+export interface RedisDepsOptions {
+  /** `redis://` or `rediss://` (TLS) URL, with credentials if needed. */
+  url: string;
+  /** Key prefix (`REDIS_PREFIX`, default "sse:"). */
+  prefix?: string;
+  /** This instance's id: tracking entries and close requests name it. */
+  instanceId: string;
+  historyMaxEvents?: number;
+  historyMaxAgeMs?: number;
+  /** Connection attempts per student per minute (`CONNECT_RATE_LIMIT`, default 10). */
+  connectRateLimit?: number;
+  /** Tracking entry lifetime without heartbeat (default 5 minutes). */
+  trackingTtlMs?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  /** Longest wait between reconnect attempts (default 5000 ms). */
+  maxBackoffMs?: number;
+  /** Log connection state changes (default true). */
+  log?: boolean;
+}
+
+/** The Redis implementations, plus `close()` that releases both connections. */
+export interface RedisDeps {
+  bus: RedisBus;
+  tracker: RedisConnectionTracker;
+  limiter: RedisRateLimiter;
+  keys: RedisKeys;
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * ```ts
+ * const redis = createRedisDeps({ url: config.redisUrl, prefix: config.redisPrefix, instanceId });
+ * // ... new StudentStreams({ bus: redis.bus, tracker: redis.tracker, limiter: redis.limiter, ... })
+ * await redis.close();
+ * ```
+ */
+export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
+  const bounds = {
+    connectTimeoutMs: options.connectTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs,
+    maxBackoffMs: options.maxBackoffMs,
+    log: options.log,
+  };
+  const redis = createRedisClient(options.url, {
+    ...bounds,
+    name: `attendance-feed:${options.instanceId}`,
+  });
+  const subscriberClient = createRedisClient(options.url, {
+    ...bounds,
+    name: `attendance-feed:${options.instanceId}:sub`,
+  });
+  const subscriber = new RedisSubscriber(subscriberClient);
+  const keys = new RedisKeys(options.prefix ?? "sse:");
+  const bus = new RedisBus({
+    redis,
+    subscriber,
+    keys,
+    historyMaxEvents: options.historyMaxEvents,
+    historyMaxAgeMs: options.historyMaxAgeMs,
+  });
+  const tracker = new RedisConnectionTracker({
+    redis,
+    subscriber,
+    keys,
+    instanceId: options.instanceId,
+    ttlMs: options.trackingTtlMs,
+  });
+  const limiter = new RedisRateLimiter({ redis, keys, limit: options.connectRateLimit ?? 10 });
+  let closing: Promise<void> | undefined;
+  return {
+    bus,
+    tracker,
+    limiter,
+    keys,
+    close: () =>
+      closing ??= (async () => {
+        await bus.close();
+        tracker.dispose();
+        subscriber.close();
+        await Promise.all([closeRedisClient(redis), closeRedisClient(subscriberClient)]);
+      })(),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Lua scripts run inside Redis, so that each decision is atomic across instances.
+ *
+ * @module
+ */
+
+/**
+ * Records events and publishes them, in one atomic step.
+ *
+ * KEYS[1] = last-id key, KEYS[2..n+1] = the history stream of each event.
+ * ARGV[1] = max events per stream, ARGV[2] = max age (ms), then per event: channel, type, json,
+ * live pub/sub channel. Returns the ids, in call order.
+ *
+ * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
+ * going back even when the clock does, so publish order = id order on every channel.
+ */
+export const RECORD_EVENTS_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ms, seq = 0, 0
+local last = redis.call('GET', KEYS[1])
+if last then
+  local dash = string.find(last, '-', 1, true)
+  ms = tonumber(string.sub(last, 1, dash - 1))
+  seq = tonumber(string.sub(last, dash + 1))
+end
+local maxlen = ARGV[1]
+local maxAge = tonumber(ARGV[2])
+local minid = string.format('%.0f', math.max(0, now - maxAge))
+local ids = {}
+for i = 2, #KEYS do
+  if now > ms then ms = now; seq = 0 else seq = seq + 1 end
+  local id = string.format('%.0f-%.0f', ms, seq)
+  local a = 3 + (i - 2) * 4
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', ARGV[a + 1], 'd', ARGV[a + 2])
+  redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
+  -- An idle channel's history vanishes once all of it is older than the retention age.
+  redis.call('PEXPIRE', KEYS[i], maxAge + 60000)
+  ids[#ids + 1] = id
+end
+redis.call('SET', KEYS[1], ids[#ids])
+for i = 2, #KEYS do
+  local a = 3 + (i - 2) * 4
+  redis.call('PUBLISH', ARGV[a + 3], cjson.encode({
+    id = ids[i - 1], channel = ARGV[a], type = ARGV[a + 1], json = ARGV[a + 2],
+  }))
+end
+return ids
+`;
+
+/**
+ * Sliding-window rate limit on a sorted set of attempt times.
+ *
+ * KEYS[1] = the window; ARGV = now (ms, or -1 for Redis's clock), window (ms), limit, a unique
+ * member. Returns {allowed (1|0), retryAfterS}. Every attempt counts, allowed or not, like
+ * `decide()` in server/limits/connect_rate_limiter.ts; only the last `limit` are kept.
+ */
+export const RATE_LIMIT_LUA = `
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+local allowed, retry = 1, 0
+if count >= limit then
+  allowed = 0
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  retry = math.max(1, math.ceil((tonumber(oldest[2]) + window - now) / 1000))
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(limit + 1))
+redis.call('PEXPIRE', KEYS[1], window)
+return {allowed, retry}
+`;
+
+/**
+ * Records a stream and decides which of its student's streams must close for the cap.
+ *
+ * KEYS = connection hash, student set, class set, all-connections sorted set, opening counter.
+ * ARGV = id, studentId, classId, instanceId, connectedAt, now, ttlMs, maxPerStudent, connection
+ * key prefix. Returns the ids to close, oldest first; they leave the student's set at once, so a
+ * concurrent open elsewhere does not count them (nor close a second stream for the same excess).
+ */
+export const OPEN_CONNECTION_LUA = `
+local now = tonumber(ARGV[6])
+local ttl = tonumber(ARGV[7])
+local max = tonumber(ARGV[8])
+local seq = redis.call('INCR', KEYS[5])
+redis.call('HSET', KEYS[1], 'who', ARGV[2], 'class', ARGV[3], 'instance', ARGV[4],
+  'connectedAt', ARGV[5], 'lastSeen', ARGV[6], 'seq', seq)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ttl)
+redis.call('ZADD', KEYS[4], now + ttl, ARGV[1])
+local live = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local h = redis.call('HMGET', ARGV[9] .. id, 'connectedAt', 'lastSeen', 'seq')
+  if h[1] and h[2] and tonumber(h[2]) + ttl > now then
+    live[#live + 1] = { id = id, at = tonumber(h[1]), seq = tonumber(h[3]) or 0 }
+  else
+    redis.call('SREM', KEYS[2], id)
+  end
+end
+table.sort(live, function(a, b)
+  if a.at == b.at then return a.seq < b.seq end
+  return a.at < b.at
+end)
+local evict = {}
+local excess = #live - max
+for _, c in ipairs(live) do
+  if excess <= 0 then break end
+  if c.id ~= ARGV[1] then
+    evict[#evict + 1] = c.id
+    redis.call('SREM', KEYS[2], c.id)
+    excess = excess - 1
+  end
+end
+return evict
+`;
+
+/**
+ * Refreshes the entries of live streams; re-creates any that lapsed (e.g. after a long outage).
+ *
+ * KEYS per stream: connection hash, student set, class set; then the all-connections set last.
+ * ARGV = now, ttlMs, then per stream: id, studentId, classId, instanceId, connectedAt.
+ */
+export const HEARTBEAT_LUA = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local all = KEYS[#KEYS]
+local n = (#KEYS - 1) / 3
+for i = 0, n - 1 do
+  local hash, student, class = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  local a = 3 + i * 5
+  if redis.call('EXISTS', hash) == 0 then
+    redis.call('HSET', hash, 'who', ARGV[a + 1], 'class', ARGV[a + 2], 'instance', ARGV[a + 3],
+      'connectedAt', ARGV[a + 4], 'seq', 0)
+    redis.call('SADD', student, ARGV[a])
+    redis.call('SADD', class, ARGV[a])
+  end
+  redis.call('HSET', hash, 'lastSeen', now)
+  redis.call('PEXPIRE', hash, ttl)
+  redis.call('PEXPIRE', student, ttl)
+  redis.call('PEXPIRE', class, ttl)
+  redis.call('ZADD', all, now + ttl, ARGV[a])
+end
+return n
+`;

@@ -1,0 +1,187 @@
+/**
+ * Redis for tests: the shared server (REDIS_URL or 127.0.0.1:6379) under a random key prefix that
+ * is deleted afterwards, and private `redis-server` processes for fault tests (stopped by PID only).
+ * A test that finds no Redis prints why and is ignored, but fails when CI=true.
+ *
+ * @module
+ */
+
+import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
+import { RedisKeys } from "../../server/redis/keys.ts";
+
+/** The shared Redis of the test run. */
+export const REDIS_URL = Deno.env.get("REDIS_URL") || "redis://127.0.0.1:6379";
+
+/** Answers PING within `timeoutMs` (plain TCP, so no client library retries in the way). */
+export async function redisAnswers(url = REDIS_URL, timeoutMs = 1000): Promise<boolean> {
+  const { hostname, port, protocol } = new URL(url);
+  if (protocol !== "redis:") return true; // TLS or auth: let the client find out.
+  let conn: Deno.Conn | undefined;
+  const timer = setTimeout(() => conn?.close(), timeoutMs);
+  try {
+    conn = await Deno.connect({ hostname: hostname || "127.0.0.1", port: Number(port || 6379) });
+    await conn.write(new TextEncoder().encode("PING\r\n"));
+    const buffer = new Uint8Array(64);
+    const n = await conn.read(buffer);
+    return n !== null && new TextDecoder().decode(buffer.subarray(0, n)).includes("PONG");
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+  }
+}
+
+const sharedAvailable = await redisAnswers();
+
+/** Context handed to a Redis test. */
+export interface RedisTestContext {
+  url: string;
+  /** A fresh prefix ("test-<uuid>:"), deleted after the test. */
+  prefix: string;
+}
+
+/**
+ * Registers a test that needs the shared Redis.
+ *
+ * @example
+ * ```ts
+ * redisTest("RedisBus publish() records", async ({ url, prefix }) => { ... });
+ * ```
+ */
+export function redisTest(name: string, fn: (ctx: RedisTestContext) => Promise<void>): void {
+  const ci = Deno.env.get("CI") === "true";
+  if (!sharedAvailable && !ci) {
+    console.log(`skipping "${name}": no Redis answers at ${REDIS_URL} (set REDIS_URL)`);
+  }
+  Deno.test({
+    name,
+    ignore: !sharedAvailable && !ci,
+    async fn() {
+      if (!sharedAvailable) throw new Error(`CI=true but no Redis answers at ${REDIS_URL}`);
+      const prefix = `test-${crypto.randomUUID().slice(0, 12)}:`;
+      try {
+        await fn({ url: REDIS_URL, prefix });
+      } finally {
+        await deleteKeys(REDIS_URL, prefix);
+      }
+    },
+  });
+}
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = createRedisClient(url, { name: "attendance-feed:test-cleanup", log: false });
+  try {
+    await waitReady(redis.status === "ready" ? null : redis);
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        "MATCH",
+        new RedisKeys(prefix).pattern,
+        "COUNT",
+        500,
+      );
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    await closeRedisClient(redis);
+  }
+}
+
+function waitReady(
+  redis: { once(event: string, cb: () => void): unknown } | null,
+  timeoutMs = 3000,
+): Promise<void> {
+  if (!redis) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("Redis not ready")), timeoutMs);
+    redis.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Polls `check` every 10 ms until it is true, failing after `timeoutMs`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 3000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A `redis-server` started by a test, on a free port, stopped by its PID. */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM to its PID) and waits until the port is closed. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+}
+
+/** True when `redis-server` can be run here. */
+export function hasRedisServer(): boolean {
+  try {
+    return new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts a private, memory-only `redis-server` on a free loopback port.
+ *
+ * @example
+ * ```ts
+ * const redis = await startPrivateRedis();
+ * await redis.stop();
+ * ```
+ */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  let child: Deno.ChildProcess | null = null;
+  const url = `redis://127.0.0.1:${port}`;
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+      ],
+      stdout: "null",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    await until(() => redisAnswers(url, 200), 5000, `redis-server on port ${port}`);
+  };
+  const stop = async () => {
+    if (!child) return;
+    const running = child;
+    child = null;
+    try {
+      Deno.kill(running.pid, "SIGTERM");
+    } catch { /* already gone */ }
+    await running.status;
+  };
+  await start();
+  return { url, port, start, stop };
+}
