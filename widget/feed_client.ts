@@ -236,6 +236,8 @@ class Feed implements FeedClient {
     const loading = loadSnapshot(this.#o.endpoint, token, { fetch: this.#o.fetch, signal })
       .then((snapshot) => {
         this.#snapshotLoaded = true;
+        // No snapshot route (an older server): replay all retained history rather than risk a gap.
+        if (!snapshot) cursor.lastEventId ??= "0";
         cursor.release(snapshot, this.#o.onSnapshot);
       }, (error) => {
         cursor.release(null);
