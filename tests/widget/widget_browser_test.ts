@@ -49,7 +49,7 @@ Deno.test("widget: fires element and window events for the host page", async () 
   await page.evaluate(() => {
     const seen: string[] = (globalThis as unknown as { seen: string[] }).seen = [];
     for (const name of ["attendance-update", "metrics-update", "notification"]) {
-      document.body.addEventListener(name, (e) => seen.push(`el:${name}`));
+      document.body.addEventListener(name, () => seen.push(`el:${name}`));
     }
     for (const name of ["sse-attendance-update", "sse-metrics-update", "sse-notification"]) {
       globalThis.addEventListener(name, () => seen.push(`win:${name}`));
