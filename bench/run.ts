@@ -79,6 +79,7 @@ if (import.meta.main) {
   });
   const smoke = values.smoke;
   const out = values.out!.endsWith("/") ? values.out! : `${values.out}/`;
+  await Deno.mkdir(out, { recursive: true });
   const connections = Number(values.connections ?? (smoke ? 300 : 10_000));
   const broadcasts = Number(values.broadcasts ?? (smoke ? 10 : 100));
   const workers = Number(values.workers ?? Math.max(2, Math.ceil(connections / 2500)));
@@ -143,7 +144,6 @@ if (import.meta.main) {
   }));
   const table = formatTable(columns);
   console.log(`\n${table}\n`);
-  await Deno.mkdir(out, { recursive: true });
   const file = `${out}${new Date().toISOString().replace(/[:.]/g, "-")}-${
     smoke ? "smoke" : "full"
   }.json`;
