@@ -14,6 +14,8 @@ import { type ConnectRateLimiter, MemoryRateLimiter } from "./limits/connect_rat
 import { type ConnectionTracker, MemoryConnectionTracker } from "./streams/connection_tracker.ts";
 import { startHeartbeat } from "./streams/heartbeat.ts";
 import { StudentStreams } from "./streams/student_streams.ts";
+import { widgetAssetRoutes } from "./routes/widget_assets.ts";
+import { demoPortalRoutes, demoTokens } from "./routes/demo_portal.ts";
 
 /** A running service. */
 export interface RunningService {
@@ -78,8 +80,13 @@ export async function startService(config: Config): Promise<RunningService> {
     heartbeatMs: config.heartbeatMs,
     staleMs: config.staleMs,
   });
+  const extraRoutes = [widgetAssetRoutes()];
+  if (config.demo && "secret" in config.jwt) {
+    extraRoutes.push(demoPortalRoutes(demoTokens(config.jwt.secret)));
+  }
   const app = createApp({
     config,
+    extraRoutes,
     verifyToken,
     bus: backends.bus,
     streams,

@@ -7,6 +7,7 @@
  */
 
 import { Hono } from "hono";
+import { mintToken } from "../auth/token_verifier.ts";
 
 /** A token, or a function that mints a fresh one (so the demo also shows token renewal). */
 export type TokenProvider = string | (() => string | Promise<string>);
@@ -48,6 +49,27 @@ export function demoPortalRoutes(options: DemoPortalOptions): Hono {
     async (c) => c.json({ token: await resolve(options.teacherToken) }, 200, noStore),
   );
   return app;
+}
+
+/**
+ * Token providers for demo mode: fresh tokens for `demo-student` (class `demo-class`) and its
+ * teacher, minted per request with the throw-away secret, valid 15 minutes (so a page left open
+ * also shows the widget renewing its token through `token-url`).
+ *
+ * @example
+ * ```ts
+ * demoPortalRoutes(demoTokens(secret));
+ * ```
+ */
+export function demoTokens(
+  secret: string,
+): Pick<DemoPortalOptions, "studentToken" | "teacherToken"> {
+  return {
+    studentToken: () =>
+      mintToken(secret, { sub: "demo-student", role: "student", classId: "demo-class" }, 900),
+    teacherToken: () =>
+      mintToken(secret, { sub: "demo-teacher", role: "teacher", classIds: ["demo-class"] }, 900),
+  };
 }
 
 function portalPage(studentId: string, classId: string): string {
