@@ -14,9 +14,14 @@ import type { Bus, BusReadiness } from "./bus/bus.ts";
 import { BusUnavailableError } from "./bus/bus.ts";
 import type { Config } from "./config.ts";
 import { HttpError } from "./errors.ts";
+import { attendanceRoutes } from "./routes/attendance.ts";
+import { classRoutes } from "./routes/classes.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { notificationRoutes } from "./routes/notifications.ts";
+import { summaryRoutes } from "./routes/summary.ts";
 import { studentStreamRoutes } from "./routes/student_stream.ts";
 import { testEndpointRoutes } from "./routes/test_endpoint.ts";
+import type { FeedStore } from "./store/feed_store.ts";
 import type { StudentStreams } from "./streams/student_streams.ts";
 
 /** What the routes need; main.ts decides which implementations. */
@@ -24,6 +29,8 @@ export interface AppDeps {
   config: Config;
   verifyToken: TokenVerifier;
   bus: Bus;
+  /** Attendance, rosters, notifications, snapshots: MemoryStore with MemoryBus, RedisStore with RedisBus. */
+  store: FeedStore;
   streams: StudentStreams;
   instanceId: string;
   /** Readiness beyond the bus (e.g. draining); defaults to the bus's. */
@@ -81,6 +88,15 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", healthRoutes(deps.readiness ?? (() => deps.bus.readiness())));
   app.route("/", studentStreamRoutes(deps));
   if (deps.config.enableTestEndpoint) app.route("/", testEndpointRoutes(deps));
+  const feature = {
+    verifyToken: deps.verifyToken,
+    store: deps.store,
+    excusedAbsences: deps.config.excusedAbsences,
+  };
+  app.route("/", attendanceRoutes(feature));
+  app.route("/", notificationRoutes(feature));
+  app.route("/", summaryRoutes(feature));
+  app.route("/", classRoutes(feature));
   for (const routes of deps.extraRoutes ?? []) app.route("/", routes);
 
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));

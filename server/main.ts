@@ -14,6 +14,8 @@ import { type ConnectRateLimiter, MemoryRateLimiter } from "./limits/connect_rat
 import { type ConnectionTracker, MemoryConnectionTracker } from "./streams/connection_tracker.ts";
 import { startHeartbeat } from "./streams/heartbeat.ts";
 import { StudentStreams } from "./streams/student_streams.ts";
+import type { FeedStore } from "./store/feed_store.ts";
+import { MemoryStore } from "./store/memory_store.ts";
 import { widgetAssetRoutes } from "./routes/widget_assets.ts";
 import { demoPortalRoutes, demoTokens } from "./routes/demo_portal.ts";
 
@@ -31,6 +33,7 @@ interface Backends {
   bus: Bus;
   tracker: ConnectionTracker;
   limiter: ConnectRateLimiter;
+  store: FeedStore;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ function memoryBackends(config: Config): Backends {
     bus,
     tracker: new MemoryConnectionTracker(),
     limiter: new MemoryRateLimiter({ limit: config.connectRateLimit }),
+    store: new MemoryStore(bus),
     close: () => bus.close(),
   };
 }
@@ -89,6 +93,7 @@ export async function startService(config: Config): Promise<RunningService> {
     extraRoutes,
     verifyToken,
     bus: backends.bus,
+    store: backends.store,
     streams,
     instanceId,
     readiness: () =>
