@@ -13,6 +13,7 @@ import {
   transition,
 } from "./connection_state.ts";
 import { FeedCursor } from "./feed_cursor.ts";
+import { localDay } from "./feed_view.ts";
 import { FeedHttpError, type FeedMessage, readFeedStream } from "./feed_stream.ts";
 import { loadSnapshot, markNotificationRead } from "./snapshot.ts";
 import { canShareTabs, type TabMessage, TabShare } from "./tab_share.ts";
@@ -233,7 +234,8 @@ class Feed implements FeedClient {
     if (this.#snapshotLoading) return this.#snapshotLoading;
     const cursor = this.#cursor;
     cursor.hold();
-    const loading = loadSnapshot(this.#o.endpoint, token, { fetch: this.#o.fetch, signal })
+    const date = localDay(new Date(this.#clock.now()));
+    const loading = loadSnapshot(this.#o.endpoint, token, { fetch: this.#o.fetch, signal, date })
       .then((snapshot) => {
         this.#snapshotLoaded = true;
         // No snapshot route (an older server): replay all retained history rather than risk a gap.

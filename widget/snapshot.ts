@@ -35,10 +35,12 @@ export interface FeedSnapshot {
 export async function loadSnapshot(
   endpoint: string,
   token: string,
-  options: { fetch?: typeof fetch; signal?: AbortSignal } = {},
+  options: { fetch?: typeof fetch; signal?: AbortSignal; date?: string } = {},
 ): Promise<FeedSnapshot | null> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-  const response = await doFetch(`${endpoint}/api/students/me/summary`, {
+  // The student's own "today" (the service would otherwise use the UTC date).
+  const query = options.date ? `?date=${encodeURIComponent(options.date)}` : "";
+  const response = await doFetch(`${endpoint}/api/students/me/summary${query}`, {
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
     signal: options.signal,
     cache: "no-store",
