@@ -7,6 +7,7 @@
  * | ------------------------------- | ------------- | ------------------------------------------------- |
  * | `{p}history:{channel}`          | stream        | a bus channel's retained events (`t`, `d` fields) |
  * | `{p}history-last-id`            | string        | the last event id issued (one sequence)           |
+ * | `{p}history-origin`             | string        | the first id issued since history began (or was lost) |
  * | `{p}live:{channel}`             | pub/sub       | live deliveries of a bus channel                  |
  * | `{p}control:{instanceId}`       | pub/sub       | close requests for one instance's streams         |
  * | `{p}connection:{id}`            | hash          | who, class, instance, connectedAt, lastSeen, seq  |
@@ -43,6 +44,14 @@ export class RedisKeys {
   /** The last id issued by the publish script (one sequence across every channel). */
   get lastEventId(): string {
     return `${this.prefix}history-last-id`;
+  }
+
+  /**
+   * The first id issued since this history began. A cursor before it belongs to a history that was
+   * lost (Redis restarted without persistence, or flushed): its gap cannot be replayed.
+   */
+  get historyOrigin(): string {
+    return `${this.prefix}history-origin`;
   }
 
   /** The pub/sub channel carrying a bus channel's live deliveries. */

@@ -164,7 +164,9 @@ export class RedisBus implements Bus {
     const cursor = parseEventId(afterId);
     let results: [Error | null, unknown][] | null;
     try {
-      const multi = this.#redis.multi().get(this.#keys.lastEventId);
+      const multi = this.#redis.multi()
+        .get(this.#keys.lastEventId)
+        .get(this.#keys.historyOrigin);
       if (cursor) {
         for (const channel of channels) {
           const key = this.#keys.history(channel);
@@ -179,7 +181,7 @@ export class RedisBus implements Bus {
         { cause: error },
       );
     }
-    if (!results || results[0][0]) {
+    if (!results || results[0][0] || results[1][0]) {
       throw new BusUnavailableError("Cannot read history: Redis is unavailable");
     }
     const headId = (results[0][1] as string | null) ?? "0";
@@ -190,10 +192,13 @@ export class RedisBus implements Bus {
     // A cursor older than the retention age may have missed events of a channel whose whole
     // history has since expired: say so rather than replay a gap.
     let complete = afterId === "0" || cursor.ms >= oldestKept;
+    // A cursor from before the history began comes from a history Redis has lost.
+    const origin = results[1][1] as string | null;
+    if (afterId !== "0" && origin && compareEventIds(afterId, origin) < 0) complete = false;
     const events: Delivery[] = [];
     channels.forEach((channel, i) => {
-      const [infoError, info] = results![1 + i * 2];
-      const [rangeError, range] = results![2 + i * 2];
+      const [infoError, info] = results![2 + i * 2];
+      const [rangeError, range] = results![3 + i * 2];
       if (rangeError) throw new BusUnavailableError(`Cannot read history of ${channel}`);
       // No stream (never written, or expired): nothing deleted that the age rule does not cover.
       const boundary = infoError ? null : this.#trimmedBefore(info as unknown[]);
@@ -249,7 +254,11 @@ export class RedisBus implements Bus {
   }
 
   #recordArgs(events: Outgoing[]): (string | number)[] {
-    const keys = [this.#keys.lastEventId, ...events.map((e) => this.#keys.history(e.channel))];
+    const keys = [
+      this.#keys.lastEventId,
+      this.#keys.historyOrigin,
+      ...events.map((e) => this.#keys.history(e.channel)),
+    ];
     const args: (string | number)[] = [this.#maxEvents, this.#maxAgeMs];
     for (const { channel, event } of events) {
       args.push(channel, event.type, JSON.stringify(event), this.#keys.live(channel));

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { closeRedisClient, createRedisClient } from "./client.ts";
+import { closeRedisClient, createRedisClient, type Redis } from "./client.ts";
 import { RedisKeys } from "./keys.ts";
 import { RedisBus } from "./redis_bus.ts";
 import { RedisConnectionTracker } from "./redis_connection_tracker.ts";
@@ -38,6 +38,8 @@ export interface RedisDepsOptions {
 
 /** The Redis implementations, plus `close()` that releases both connections. */
 export interface RedisDeps {
+  /** The shared command connection (for a Redis store: build its keys in keys.ts). */
+  redis: Redis;
   bus: RedisBus;
   tracker: RedisConnectionTracker;
   limiter: RedisRateLimiter;
@@ -87,6 +89,7 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
   const limiter = new RedisRateLimiter({ redis, keys, limit: options.connectRateLimit ?? 10 });
   let closing: Promise<void> | undefined;
   return {
+    redis,
     bus,
     tracker,
     limiter,

@@ -7,7 +7,7 @@
 /**
  * Records events and publishes them, in one atomic step.
  *
- * KEYS[1] = last-id key, KEYS[2..n+1] = the history stream of each event.
+ * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
  * ARGV[1] = max events per stream, ARGV[2] = max age (ms), then per event: channel, type, json,
  * live pub/sub channel. Returns the ids, in call order.
  *
@@ -28,10 +28,10 @@ local maxlen = ARGV[1]
 local maxAge = tonumber(ARGV[2])
 local minid = string.format('%.0f', math.max(0, now - maxAge))
 local ids = {}
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   if now > ms then ms = now; seq = 0 else seq = seq + 1 end
   local id = string.format('%.0f-%.0f', ms, seq)
-  local a = 3 + (i - 2) * 4
+  local a = 3 + (i - 3) * 4
   redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', ARGV[a + 1], 'd', ARGV[a + 2])
   redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
   -- An idle channel's history vanishes once all of it is older than the retention age.
@@ -39,10 +39,12 @@ for i = 2, #KEYS do
   ids[#ids + 1] = id
 end
 redis.call('SET', KEYS[1], ids[#ids])
-for i = 2, #KEYS do
-  local a = 3 + (i - 2) * 4
+-- No last id: history starts here (first use, or Redis lost its data); older cursors have a gap.
+if not last then redis.call('SET', KEYS[2], ids[1]) end
+for i = 3, #KEYS do
+  local a = 3 + (i - 3) * 4
   redis.call('PUBLISH', ARGV[a + 3], cjson.encode({
-    id = ids[i - 1], channel = ARGV[a], type = ARGV[a + 1], json = ARGV[a + 2],
+    id = ids[i - 2], channel = ARGV[a], type = ARGV[a + 1], json = ARGV[a + 2],
   }))
 end
 return ids
