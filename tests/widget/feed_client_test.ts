@@ -158,3 +158,53 @@ Deno.test("createFeedClient() reconnects when the watchdog sees two silent heart
     feed.close();
   }
 });
+
+Deno.test("createFeedClient() renews an expired token via tokenUrl when the server closes the stream", async () => {
+  await using server = await startTestServer();
+  let issued = 0;
+  // First a token that expires in a second (the server then sends close/token_expired), then a
+  // long one.
+  await using portal = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async () => {
+    issued++;
+    return Response.json({ token: await server.student("s-8", "c-1", issued === 1 ? 1 : 3600) });
+  });
+  const rec = recorder();
+  const feed = createFeedClient({
+    endpoint: server.url,
+    tokenUrl: `http://127.0.0.1:${portal.addr.port}/`,
+    clock: new ManualClock(), // its epoch-era "now" keeps the short token looking valid
+    ...rec,
+  });
+  feed.connect();
+  try {
+    await eventually(() => issued === 2 && feed.status.state === "live", 5000, "renewed");
+    assert.ok(!rec.states.some((s) => s.state === "unauthorized"));
+  } finally {
+    feed.close();
+  }
+});
+
+Deno.test("createFeedClient() goes offline, without retrying, when its stream is replaced", async () => {
+  await using server = await startTestServer({ MAX_STREAMS_PER_STUDENT: "1" });
+  const token = await server.student("s-10", "c-1");
+  const clock = new ManualClock();
+  // Two devices of one student: no tab sharing between them.
+  const feed = createFeedClient({ endpoint: server.url, token, clock, shareTabs: false });
+  feed.connect();
+  const other = createFeedClient({
+    endpoint: server.url,
+    token,
+    clock: new ManualClock(),
+    shareTabs: false,
+  });
+  try {
+    await eventually(() => feed.status.state === "live", 3000, "live");
+    other.connect();
+    await eventually(() => feed.status.state === "offline", 3000, "replaced");
+    assert.equal(feed.status.reason, "replaced");
+    assert.deepEqual(clock.pending(), [], "no retry scheduled");
+  } finally {
+    feed.close();
+    other.close();
+  }
+});
