@@ -5,6 +5,7 @@
  */
 
 import type { SuiteResult } from "./server_suite.ts";
+import type { TwoInstanceResult } from "./two_instance_suite.ts";
 
 /** One measured column of the table. */
 export interface Column {
@@ -44,6 +45,13 @@ const ROWS: Row[] = [
     digits: 2,
     target: "≤ 1.3x",
     ratio: true,
+  },
+  {
+    name: "load generator CPU ms",
+    value: (r) => r.broadcast.loadGeneratorCpuMs,
+    digits: 0,
+    target: "",
+    ratio: false,
   },
   {
     name: "broadcast events lost",
@@ -171,4 +179,32 @@ export function formatTable(columns: Column[]): string {
     l.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join("  ")
   )
     .join("\n");
+}
+
+/**
+ * Formats the two-instance (Redis) scenario.
+ *
+ * @example
+ * ```ts
+ * console.log(formatTwoInstances(result));
+ * ```
+ */
+export function formatTwoInstances(r: TwoInstanceResult): string {
+  const [a, b] = r.instances;
+  const kb = (n: number) => (n / KB).toFixed(1);
+  return [
+    `two instances through Redis: ${r.connections} connections, ${r.broadcasts} broadcasts via A`,
+    `  delivery p50 ${r.delivery.p50Ms.toFixed(2)} ms, p99 ${r.delivery.p99Ms.toFixed(2)} ms, ` +
+    `max ${
+      r.delivery.maxMs.toFixed(2)
+    } ms, lost ${r.delivery.lost}, cut off ${r.delivery.closedByServer}`,
+    `  A: ${a.cpuUsPerConnectionPerBroadcast.toFixed(2)} µs CPU/conn/broadcast, ${
+      kb(a.rssPerConnectionBytes)
+    } KB/conn, ` +
+    `${a.connect.perSecond.toFixed(0)} connects/s`,
+    `  B: ${b.cpuUsPerConnectionPerBroadcast.toFixed(2)} µs CPU/conn/broadcast, ${
+      kb(b.rssPerConnectionBytes)
+    } KB/conn, ` +
+    `${b.connect.perSecond.toFixed(0)} connects/s`,
+  ].join("\n");
 }

@@ -10,12 +10,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatTable } from "./report.ts";
+import { formatTable, formatTwoInstances } from "./report.ts";
 import { type ServerKind, type ServerProcess, startServer } from "./server_process.ts";
 import { runSuite, type SuiteOptions, type SuiteResult } from "./server_suite.ts";
+import { runTwoInstances, type TwoInstanceResult } from "./two_instance_suite.ts";
 
 /** One server configuration to measure. */
-type Label = "baseline" | "memory" | "redis";
+type Label = "baseline" | "memory" | "redis" | "redis2";
 
 async function redisReachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -45,6 +46,21 @@ async function dropRedisKeys(url: string, prefix: string): Promise<void> {
     stdout: "null",
     stderr: "null",
   }).output().catch(() => {});
+}
+
+/** Turns a V8 tick log into text with `node --prof-process` when Node is installed. */
+async function summarizeProfile(log: string): Promise<void> {
+  try {
+    const { stdout } = await new Deno.Command("node", {
+      args: ["--prof-process", log],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    await Deno.writeFile(`${log}.txt`, stdout);
+    console.log(`profile: ${log}.txt`);
+  } catch {
+    console.log(`profile: ${log} (process it with: node --prof-process ${log})`);
+  }
 }
 
 function machine() {
@@ -87,9 +103,9 @@ if (import.meta.main) {
   const redisUrl = values["redis-url"]!;
   const redisUp = await redisReachable(redisUrl);
   const labels =
-    (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis"))
+    (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis,redis2"))
       .split(",").map((s) => s.trim()) as Label[];
-  if (labels.includes("redis") && !redisUp) {
+  if (labels.some((l) => l.startsWith("redis")) && !redisUp) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
     Deno.exit(2);
   }
@@ -112,6 +128,7 @@ if (import.meta.main) {
       `gap ${gapMs} ms, servers ${labels.join(", ")}`,
   );
   const results: Partial<Record<Label, SuiteResult>> = {};
+  let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
   for (const label of labels) {
     const kind: ServerKind = label === "baseline" ? "baseline" : "product";
@@ -121,36 +138,49 @@ if (import.meta.main) {
       MAX_CONNECTIONS: "100000",
       CONNECT_RATE_LIMIT: "1000000",
       MAX_STREAMS_PER_STUDENT: "10000",
-      ...(label === "redis" ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+      ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
     };
+    const profileLog = `${out}${runId}-${label}.v8.log`;
     const denoFlags = values.profile && kind === "product"
-      ? [
-        `--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${out}${runId}-${label}.v8.log`,
-      ]
+      ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${profileLog}`]
       : [];
     console.log(`${label}: starting`);
-    let server: ServerProcess | undefined;
+    const servers: ServerProcess[] = [];
     try {
-      server = await startServer({ kind, env, denoFlags });
-      results[label] = await runSuite(server, { ...options, runId: `${runId}${label[0]}` });
+      servers.push(await startServer({ kind, env, denoFlags }));
+      const suite = { ...options, runId: `${runId}${label[0]}${label.length}` };
+      if (label === "redis2") {
+        servers.push(await startServer({ kind, env }));
+        twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
+      } else {
+        results[label] = await runSuite(servers[0], suite);
+      }
     } finally {
-      await server?.stop();
-      if (label === "redis") await dropRedisKeys(redisUrl, redisPrefix);
+      await Promise.all(servers.map((s) => s.stop()));
+      if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
     }
+    if (values.profile && kind === "product") await summarizeProfile(profileLog);
   }
   const columns = labels.filter((l) => results[l]).map((label) => ({
     label,
     result: results[label]!,
   }));
-  const table = formatTable(columns);
-  console.log(`\n${table}\n`);
+  const table = columns.length > 0 ? formatTable(columns) : "";
+  if (table) console.log(`\n${table}\n`);
+  if (twoInstances) console.log(`${formatTwoInstances(twoInstances)}\n`);
   const file = `${out}${new Date().toISOString().replace(/[:.]/g, "-")}-${
     smoke ? "smoke" : "full"
   }.json`;
   await Deno.writeTextFile(
     file,
     JSON.stringify(
-      { machine: machine(), options: { ...options, secret: undefined }, results, table },
+      {
+        machine: machine(),
+        options: { ...options, secret: undefined },
+        results,
+        twoInstances,
+        table,
+      },
       null,
       2,
     ),

@@ -58,16 +58,20 @@ export interface SuiteResult {
     outOfOrder: number;
     closedByServer: number;
     durationMs: number;
+    /** CPU the load workers spent over the same window (for scale). */
+    loadGeneratorCpuMs: number;
   };
   rssGrowthPercent: number;
   markToScreen: LatencyFigures;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const path = "/api/students/notifications/sse";
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The stream's path on both servers. */
+export const SSE_PATH = "/api/students/notifications/sse";
 
 /** Waits until the pool has `expected` benchmark receipts (or `timeoutMs` passed). */
-async function awaitDelivery(pool: WorkerPool, expected: number, timeoutMs: number) {
+export async function awaitDelivery(pool: WorkerPool, expected: number, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   let stats = await pool.stats();
   while (stats.received < expected && Date.now() < deadline) {
@@ -77,7 +81,8 @@ async function awaitDelivery(pool: WorkerPool, expected: number, timeoutMs: numb
   return stats;
 }
 
-function figures(via: string, latency: LatencyHistogram, expected: number): LatencyFigures {
+/** Latency figures from a histogram of `expected` deliveries. */
+export function figures(via: string, latency: LatencyHistogram, expected: number): LatencyFigures {
   return {
     via,
     samples: latency.count,
@@ -89,7 +94,8 @@ function figures(via: string, latency: LatencyHistogram, expected: number): Late
   };
 }
 
-async function settledRss(pid: number): Promise<number> {
+/** RSS after a second's rest (lets the allocator settle). */
+export async function settledRss(pid: number): Promise<number> {
   await sleep(1000);
   return rssBytes(pid);
 }
@@ -103,7 +109,7 @@ async function settledRss(pid: number): Promise<number> {
  * ```
  */
 export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
-  const target = { hostname: server.hostname, port: server.port, path };
+  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
   const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
   const teacher: BenchClaims = {
     sub: `${o.runId}-teacher`,
@@ -164,6 +170,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     await pool.reset();
     const rssStart = await settledRss(server.pid);
     const cpuStart = cpuTimeMs(server.pid);
+    const loadStart = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
     const started = performance.now();
     for (let k = 0; k < o.broadcasts; k++) {
       await classBroadcast(server.url, adminToken, `${o.runId}-all`, k);
@@ -171,6 +178,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     }
     const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
     const cpuMs = cpuTimeMs(server.pid) - cpuStart;
+    const loadGeneratorCpuMs = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0) - loadStart;
     const durationMs = performance.now() - started;
     const rssEnd = await settledRss(server.pid);
     const broadcast = {
@@ -182,6 +190,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
       outOfOrder: stats.outOfOrder,
       closedByServer: stats.closedByServer,
       durationMs,
+      loadGeneratorCpuMs,
     };
     o.log(
       `  broadcast: p50 ${broadcast.p50Ms} ms, p99 ${broadcast.p99Ms} ms, ` +
