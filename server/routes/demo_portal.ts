@@ -99,6 +99,7 @@ function portalPage(studentId: string, classId: string): string {
   form { display: grid; gap: 0.5rem; margin-bottom: 1.25rem; }
   fieldset { border: 1px solid var(--border); border-radius: 0.5rem; display: grid; gap: 0.5rem; }
   legend { font-weight: 600; padding: 0 0.25rem; }
+  .row { display: grid; grid-template-columns: 1fr 1fr; gap: 0.5rem; }
   label { display: grid; gap: 0.15rem; font-size: 0.9rem; }
   input, select, textarea, button { font: inherit; padding: 0.35rem 0.5rem; border-radius: 0.4rem;
     border: 1px solid var(--border); background: var(--card); color: var(--fg); }
@@ -126,13 +127,15 @@ function portalPage(studentId: string, classId: string): string {
     <form id="mark">
       <fieldset>
         <legend>Mark attendance for ${student}</legend>
+        <div class="row">
         <label>Period <select name="period">${
     Array.from({ length: 8 }, (_, i) => `<option>${i + 1}</option>`).join("")
   }</select></label>
-        <label>Subject <input name="subject" value="Mathematics" required maxlength="100"></label>
         <label>Status <select name="status">
           <option>PRESENT</option><option>ABSENT</option><option>SICK</option><option>LEAVE</option>
         </select></label>
+        </div>
+        <label>Subject <input name="subject" value="Mathematics" required maxlength="100"></label>
         <button type="submit">Mark attendance</button>
       </fieldset>
     </form>
@@ -141,10 +144,12 @@ function portalPage(studentId: string, classId: string): string {
         <legend>Send a notification</legend>
         <label>Title <input name="title" value="Field trip tomorrow" required maxlength="120"></label>
         <label>Message <textarea name="message" rows="2" required maxlength="2000">Bring a packed lunch.</textarea></label>
+        <div class="row">
         <label>Severity <select name="severity">
           <option>info</option><option>success</option><option>warning</option><option>error</option>
         </select></label>
         <label>Link (optional) <input name="actionUrl" type="url" placeholder="https://…"></label>
+        </div>
         <button type="submit">Send notification</button>
       </fieldset>
     </form>
