@@ -132,7 +132,9 @@ export class RedisSubscriber {
     try {
       await this.client.subscribe(...channels);
     } catch (error) {
-      console.error("pub/sub restore failed:", (error as Error)?.message ?? error);
+      console.error("pub/sub restore failed, reconnecting:", (error as Error)?.message ?? error);
+      // A fresh connection (after the client's backoff) brings another `ready` and another try.
+      if (!this.#closed) this.client.disconnect(true);
       return;
     }
     for (const channel of channels) this.#active.add(channel);

@@ -145,3 +145,34 @@ faultTest(
     }
   },
 );
+
+faultTest(
+  "RedisBus.publish() gives up after its command timeout when Redis hangs",
+  async (server) => {
+    const a = deps(server.url, "A");
+    const admin = createRedisClient(server.url, { name: "test:admin", log: false });
+    try {
+      await until(() => a.bus.readiness().ready && admin.status === "ready", 5000, "ready");
+      // Redis accepts the connection but answers nothing for a second.
+      await admin.client("PAUSE", 1000, "ALL");
+      const started = Date.now();
+      await assert.rejects(a.bus.publish([event("hung")]), BusUnavailableError);
+      const waited = Date.now() - started;
+      assert.ok(waited >= 400 && waited < 900, `gave up after ${waited} ms (timeout 500 ms)`);
+      await until(
+        async () => {
+          try {
+            return (await a.bus.publish([event("later")])).length === 1;
+          } catch {
+            return false;
+          }
+        },
+        5000,
+        "publishing again",
+      );
+    } finally {
+      await closeRedisClient(admin);
+      await a.close();
+    }
+  },
+);
