@@ -3,6 +3,7 @@
  * <attendance-feed> in real headless Chromium against the real service on another origin.
  */
 import assert from "node:assert/strict";
+import { localDay } from "../../widget/feed_view.ts";
 import { eventually, postJson, startTestServer } from "../support/test_server.ts";
 import {
   connectionState,
@@ -209,3 +210,54 @@ Deno.test("widget: two tabs share one stream; the other tab takes over when the 
   assert.equal(server.internals.streams.registry.size, 1);
   await context.close();
 });
+
+Deno.test("widget: starts from the snapshot; mark-as-read reaches the server and the other tab", async () => {
+  await using browser = await launchChromium();
+  if (!browser) return;
+  const { portal, server } = await setup();
+  await using _p = portal;
+  await using _s = server;
+  const token = await server.student("s-11", "c-11");
+  const teacher = await server.teacher("t-11", ["c-11"]);
+  const mark = await postJson(`${server.url}/api/attendance`, teacher, {
+    studentId: "s-11",
+    classId: "c-11",
+    date: localDay(new Date()),
+    period: 3,
+    status: "LEAVE",
+    subject: "Chemistry",
+  });
+  assert.equal(mark.status, 200, JSON.stringify(mark.body));
+  const sent = await postJson(`${server.url}/api/notifications`, teacher, {
+    studentId: "s-11",
+    title: "Sent before you opened the page",
+    message: "From the snapshot",
+    severity: "warning",
+  });
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+
+  const context = await browser.newContext();
+  const first = await context.newPage();
+  await first.goto(`${portal.url}/page?endpoint=${server.url}&token=${token}`);
+  await waitForText(first, "Period 3 · Chemistry Leave");
+  await waitForText(first, "Sent before you opened the page");
+  const second = await context.newPage();
+  await second.goto(`${portal.url}/page?endpoint=${server.url}&token=${token}`);
+  await waitForText(second, "Mark as read");
+  assert.equal(await unread(first), 1);
+
+  await first.getByRole("button", { name: /Mark as read/ }).click();
+  await eventually(async () => await unread(first) === 0, 3000, "read in this tab");
+  await eventually(async () => await unread(second) === 0, 3000, "read in the other tab");
+  await first.reload();
+  await waitForText(first, "Sent before you opened the page");
+  assert.equal(await unread(first), 0, "the server kept it read");
+  assert.doesNotMatch(await widgetText(first), /Mark as read/);
+  await context.close();
+});
+
+function unread(page: import("playwright-core").Page): Promise<number> {
+  return page.evaluate(() =>
+    (document.querySelector("attendance-feed") as unknown as { unreadCount: number }).unreadCount
+  );
+}
