@@ -16,6 +16,7 @@ import { startHeartbeat } from "./streams/heartbeat.ts";
 import { StudentStreams } from "./streams/student_streams.ts";
 import type { FeedStore } from "./store/feed_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
+import { createRedisDeps } from "./redis/redis_deps.ts";
 import { widgetAssetRoutes } from "./routes/widget_assets.ts";
 import { demoPortalRoutes, demoTokens } from "./routes/demo_portal.ts";
 
@@ -51,6 +52,24 @@ function memoryBackends(config: Config): Backends {
   };
 }
 
+function redisBackends(config: Config, redisUrl: string, instanceId: string): Backends {
+  const redis = createRedisDeps({
+    url: redisUrl,
+    prefix: config.redisPrefix,
+    instanceId,
+    historyMaxEvents: config.historyMaxEvents,
+    historyMaxAgeMs: config.historyMaxAgeMs,
+    connectRateLimit: config.connectRateLimit,
+  });
+  return {
+    bus: redis.bus,
+    tracker: redis.tracker,
+    limiter: redis.limiter,
+    store: new MemoryStore(redis.bus),
+    close: () => redis.close(),
+  };
+}
+
 /**
  * Starts the service with a parsed config.
  *
@@ -62,7 +81,9 @@ function memoryBackends(config: Config): Backends {
  */
 export async function startService(config: Config): Promise<RunningService> {
   const instanceId = `${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const backends = memoryBackends(config);
+  const backends = config.redisUrl
+    ? redisBackends(config, config.redisUrl, instanceId)
+    : memoryBackends(config);
   const verifyToken = createTokenVerifier({
     ...config.jwt,
     issuer: config.jwtIssuer,
@@ -116,11 +137,12 @@ export async function startService(config: Config): Promise<RunningService> {
     stopping ??= (async () => {
       stopHeartbeat();
       streams.drain(Math.max(1000, config.shutdownGraceMs));
-      const stopped = server.shutdown();
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        stopped,
-        new Promise((r) => setTimeout(r, config.shutdownGraceMs + 500)),
+        server.shutdown(),
+        new Promise((r) => timer = setTimeout(r, config.shutdownGraceMs + 500)),
       ]);
+      clearTimeout(timer);
       await backends.close();
     })();
   return {

@@ -59,16 +59,23 @@ Deno.test("stale client: no successful write for STALE_MS removes the client", a
     "stale client registered",
   );
   const connection = registry.forStudent("stale")[0];
-  // Fill the socket buffers until bytes stay in our queue; then keep a trickle of writes going,
-  // as live traffic would, so that the queue never empties: no write succeeds from then on.
-  await flood(server, "stale", () => connection.queuedBytes > 0 || connection.ended);
-  const queuedAt = Date.now();
-  while (!connection.ended && Date.now() - queuedAt < 5000) {
-    await server.internals.bus.publish([{ channel: studentChannel("stale"), event: big }]);
-    await new Promise((r) => setTimeout(r, 20));
+  // Keep the queue from ever draining, as live traffic to a dead client would: top it up whenever
+  // the kernel's socket buffers have absorbed it, staying under MAX_QUEUE_BYTES. Once the kernel
+  // buffers are full, no write succeeds any more and the stale timer runs out.
+  const startedAt = Date.now();
+  let queuedAt = Infinity;
+  while (!connection.ended && Date.now() - startedAt < 15_000) {
+    if (connection.queuedBytes < 200_000) {
+      await server.internals.bus.publish(
+        Array.from({ length: 20 }, () => ({ channel: studentChannel("stale"), event: big })),
+      );
+    }
+    if (connection.queuedBytes > 0) queuedAt = Math.min(queuedAt, Date.now());
+    await new Promise((r) => setTimeout(r, 5));
   }
   assert.ok(connection.ended, "stale client removed");
   assert.ok(Date.now() - queuedAt >= 250, "not removed before STALE_MS");
+  assert.ok(Date.now() - queuedAt < 10_000, "removed once no write succeeded for STALE_MS");
   assert.equal(registry.forStudent("stale").length, 0);
   stale.close();
 });
