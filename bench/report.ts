@@ -47,6 +47,13 @@ const ROWS: Row[] = [
     ratio: true,
   },
   {
+    name: "machine load average",
+    value: (r) => r.loadAverage,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "load generator CPU ms",
     value: (r) => r.broadcast.loadGeneratorCpuMs,
     digits: 0,

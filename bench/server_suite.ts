@@ -46,6 +46,8 @@ export interface LatencyFigures {
 /** Everything measured against one server. */
 export interface SuiteResult {
   kind: string;
+  /** 1-minute load average when the suite started: other work on the machine skews latency. */
+  loadAverage: number;
   idleRssBytes: number;
   classOf40: LatencyFigures;
   connect: ConnectSummary;
@@ -109,6 +111,7 @@ export async function settledRss(pid: number): Promise<number> {
  * ```
  */
 export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
+  const loadAverage = Deno.loadavg()[0];
   const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
   const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
   const teacher: BenchClaims = {
@@ -212,6 +215,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
 
     return {
       kind: server.kind,
+      loadAverage,
       idleRssBytes,
       classOf40,
       connect,
