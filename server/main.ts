@@ -16,6 +16,7 @@ import { startHeartbeat } from "./streams/heartbeat.ts";
 import { StudentStreams } from "./streams/student_streams.ts";
 import type { FeedStore } from "./store/feed_store.ts";
 import { MemoryStore } from "./store/memory_store.ts";
+import { RedisStore } from "./store/redis_store.ts";
 import { createRedisDeps } from "./redis/redis_deps.ts";
 import { widgetAssetRoutes } from "./routes/widget_assets.ts";
 import { demoPortalRoutes, demoTokens } from "./routes/demo_portal.ts";
@@ -65,7 +66,12 @@ function redisBackends(config: Config, redisUrl: string, instanceId: string): Ba
     bus: redis.bus,
     tracker: redis.tracker,
     limiter: redis.limiter,
-    store: new MemoryStore(redis.bus),
+    store: new RedisStore({
+      redis: redis.redis,
+      bus: redis.bus,
+      keys: redis.keys,
+      historyMaxAgeMs: config.historyMaxAgeMs,
+    }),
     close: () => redis.close(),
   };
 }

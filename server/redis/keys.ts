@@ -16,6 +16,14 @@
  * | `{p}connections`                | sorted set    | every connection id, scored by when it lapses     |
  * | `{p}connection-seq`             | string        | opening order of connections (ties in the cap)    |
  * | `{p}ratelimit:connect:{key}`    | sorted set    | connection attempt times of one student           |
+ * | `{p}att:records:{studentId}`    | hash          | attendance records, `<date>|<period>` → JSON      |
+ * | `{p}att:days:{class}:{student}` | hash          | per-date tallies, date → "P,A,S,L"                |
+ * | `{p}att:counts:{classId}`       | hash          | studentId → metric counts (JSON)                  |
+ * | `{p}att:lock:{classId}`         | string        | a mark in progress on the class (PX-bounded)      |
+ * | `{p}att:student-class`          | hash          | studentId → classId                               |
+ * | `{p}att:roster:{classId}`       | set           | a class's student ids                             |
+ * | `{p}notifications:{channel}`    | list          | kept notifications (JSON), newest first           |
+ * | `{p}notifications-read:{sid}`   | set           | ids of notifications the student has read         |
  *
  * @module
  */
@@ -103,6 +111,51 @@ export class RedisKeys {
   /** The sliding window of one student's connection attempts. */
   connectRate(key: string): string {
     return `${this.prefix}ratelimit:connect:${key}`;
+  }
+
+  /** Attendance: one student's records, field `<date>|<period>` (RedisStore). */
+  attendanceRecords(studentId: string): string {
+    return `${this.prefix}att:records:${studentId}`;
+  }
+
+  /** Attendance: a student's per-date tallies in a class, field date → "P,A,S,L". */
+  attendanceDays(classId: string, studentId: string): string {
+    return `${this.prefix}att:days:${classId}:${studentId}`;
+  }
+
+  /** Attendance: every student's summary counts in a class (what ranking is computed from). */
+  attendanceCounts(classId: string): string {
+    return `${this.prefix}att:counts:${classId}`;
+  }
+
+  /** Attendance: serializes marks of one class across instances. */
+  attendanceLock(classId: string): string {
+    return `${this.prefix}att:lock:${classId}`;
+  }
+
+  /** Rosters: the hash studentId → classId. */
+  get studentClass(): string {
+    return `${this.prefix}att:student-class`;
+  }
+
+  /** Rosters: a class's student ids (set); `rosterPrefix + classId` in Lua. */
+  roster(classId: string): string {
+    return `${this.rosterPrefix}${classId}`;
+  }
+
+  /** `roster(id)` without the id, for Lua scripts. */
+  get rosterPrefix(): string {
+    return `${this.prefix}att:roster:`;
+  }
+
+  /** Notifications kept for a bus channel (list, newest first). */
+  notifications(channel: string): string {
+    return `${this.prefix}notifications:${channel}`;
+  }
+
+  /** Ids of the notifications a student has read (set). */
+  notificationsRead(studentId: string): string {
+    return `${this.prefix}notifications-read:${studentId}`;
   }
 
   /** A pattern matching every key under the prefix (for cleanup in tests and by operators). */

@@ -7,7 +7,7 @@
  */
 
 import { classChannel, type Outgoing, studentChannel } from "../bus/bus.ts";
-import type { Bus } from "../bus/bus.ts";
+import type { MemoryBus } from "../bus/memory_bus.ts";
 import type { NotificationPayload } from "../events.ts";
 import type { StudentCounts, Tally } from "../attendance/metrics.ts";
 import {
@@ -39,7 +39,7 @@ const pair = (classId: string, studentId: string) => `${classId}\u0000${studentI
  * ```
  */
 export class MemoryStore implements FeedStore {
-  #bus: Bus;
+  #bus: MemoryBus;
   #queue = new SerialQueue();
   /** studentId → slot → record. */
   #records = new Map<string, Map<string, AttendanceRecord>>();
@@ -54,7 +54,7 @@ export class MemoryStore implements FeedStore {
   #read = new Map<string, Set<string>>();
   #seq = 0;
 
-  constructor(bus: Bus) {
+  constructor(bus: MemoryBus) {
     this.#bus = bus;
   }
 

@@ -1,0 +1,368 @@
+/**
+ * {@link FeedStore} on Redis, paired with {@link RedisBus}: data survives restarts (run Redis with
+ * AOF), every instance sees the same records, and each commit runs the store writes and the
+ * recording of its events in one MULTI/EXEC (`RedisBus.publishWith`). Snapshots read data and the
+ * heads of the student's history streams in one MULTI/EXEC, so they see a commit whole or not at
+ * all. Key names come from {@link RedisKeys}.
+ *
+ * @module
+ */
+
+import type { StudentCounts, Tally } from "../attendance/metrics.ts";
+import {
+  type AttendanceRecord,
+  compareRecords,
+  type RecordKey,
+  recordSlot,
+} from "../attendance/record.ts";
+import { BusUnavailableError, classChannel, type Outgoing, studentChannel } from "../bus/bus.ts";
+import { UnavailableError } from "../errors.ts";
+import { compareEventIds, parseEventId } from "../event_id.ts";
+import type { NotificationPayload } from "../events.ts";
+import { describeRedisError, type Redis } from "../redis/client.ts";
+import type { RedisKeys } from "../redis/keys.ts";
+import type { RedisBus } from "../redis/redis_bus.ts";
+import {
+  type FeedStore,
+  type MarkWrite,
+  type NotificationAudience,
+  NOTIFICATIONS_KEPT,
+  type RecordFilter,
+  type Snapshot,
+  type StoredNotification,
+} from "./feed_store.ts";
+import { LEARN_MEMBER_LUA, SET_ROSTER_LUA, UNLOCK_LUA } from "./redis_store_scripts.ts";
+import { SerialQueue } from "./serial_queue.ts";
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  redis: Redis;
+  bus: RedisBus;
+  keys: RedisKeys;
+  /** The bus's history age: a snapshot never hands out a cursor older than it. */
+  historyMaxAgeMs?: number;
+  /** How long a mark may hold a class (default 10 s) and wait for it (default 5 s). */
+  lockTtlMs?: number;
+  lockWaitMs?: number;
+}
+
+type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+type Kept = NotificationPayload & { createdAt: string };
+
+const tallyText = (t: Tally) => `${t.present},${t.absent},${t.sick},${t.leave}`;
+function parseTally(text: string): Tally {
+  const [present, absent, sick, leave] = text.split(",").map(Number);
+  return { present, absent, sick, leave };
+}
+
+/**
+ * @example
+ * ```ts
+ * const deps = createRedisDeps({ url, instanceId });
+ * const store = new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys });
+ * ```
+ */
+export class RedisStore implements FeedStore {
+  #redis: Redis;
+  #bus: RedisBus;
+  #keys: RedisKeys;
+  #maxAgeMs: number;
+  #lockTtlMs: number;
+  #lockWaitMs: number;
+  #queue = new SerialQueue();
+
+  constructor(options: RedisStoreOptions) {
+    this.#redis = options.redis;
+    this.#bus = options.bus;
+    this.#keys = options.keys;
+    this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
+    this.#lockTtlMs = options.lockTtlMs ?? 10_000;
+    this.#lockWaitMs = options.lockWaitMs ?? 5_000;
+    const scripts: Array<[string, string]> = [
+      ["afLearnMember", LEARN_MEMBER_LUA],
+      ["afSetRoster", SET_ROSTER_LUA],
+      ["afUnlock", UNLOCK_LUA],
+    ];
+    for (const [name, lua] of scripts) {
+      if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
+  }
+
+  get #scripts(): Scripted {
+    return this.#redis as unknown as Scripted;
+  }
+
+  /** Runs a read, turning a Redis failure into a 503 instead of a 500. */
+  async #read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof BusUnavailableError || error instanceof UnavailableError) throw error;
+      throw new BusUnavailableError(
+        `Cannot ${what}: Redis is unavailable (${describeRedisError(error)})`,
+        { cause: error },
+      );
+    }
+  }
+
+  exclusive<T>(classIds: string[], fn: () => Promise<T>): Promise<T> {
+    return this.#queue.run(async () => {
+      const token = crypto.randomUUID();
+      const held: string[] = [];
+      try {
+        for (const classId of [...classIds].sort()) {
+          const key = this.#keys.attendanceLock(classId);
+          const deadline = Date.now() + this.#lockWaitMs;
+          while (
+            await this.#read(
+              "lock class",
+              () => this.#redis.set(key, token, "PX", this.#lockTtlMs, "NX"),
+            ) !== "OK"
+          ) {
+            if (Date.now() > deadline) {
+              throw new UnavailableError(`Cannot mark attendance: class ${classId} is busy`, 1);
+            }
+            await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+          }
+          held.push(key);
+        }
+        return await fn();
+      } finally {
+        for (const key of held) await this.#scripts.afUnlock(key, token).catch(() => {});
+      }
+    });
+  }
+
+  getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {
+    return this.#read("read records", async () => {
+      if (keys.length === 0) return [];
+      const pipeline = this.#redis.pipeline();
+      for (const k of keys) pipeline.hget(this.#keys.attendanceRecords(k.studentId), recordSlot(k));
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, value]) => {
+        if (error) throw error;
+        return typeof value === "string" ? JSON.parse(value) as AttendanceRecord : null;
+      });
+    });
+  }
+
+  dayTallies(classId: string, studentId: string): Promise<Map<string, Tally>> {
+    return this.#read("read tallies", async () => {
+      const raw = await this.#redis.hgetall(this.#keys.attendanceDays(classId, studentId));
+      return new Map(Object.entries(raw).map(([date, text]) => [date, parseTally(text)]));
+    });
+  }
+
+  classCounts(classId: string): Promise<Map<string, StudentCounts>> {
+    return this.#read("read class counts", async () => {
+      const raw = await this.#redis.hgetall(this.#keys.attendanceCounts(classId));
+      return new Map(Object.entries(raw).map(([sid, json]) => [sid, JSON.parse(json)]));
+    });
+  }
+
+  commitMark(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
+    const keys = this.#keys;
+    return this.#bus.publishWith(events, (multi) => {
+      for (const record of write.records) {
+        multi.hset(
+          keys.attendanceRecords(record.studentId),
+          recordSlot(record),
+          JSON.stringify(record),
+        );
+        (multi as unknown as Scripted).afLearnMember(
+          keys.studentClass,
+          keys.rosterPrefix,
+          record.classId,
+          record.studentId,
+        );
+      }
+      for (const { classId, studentId, date, tally } of write.days) {
+        const key = keys.attendanceDays(classId, studentId);
+        if (tally) multi.hset(key, date, tallyText(tally));
+        else multi.hdel(key, date);
+      }
+      for (const { classId, studentId, counts } of write.counts) {
+        const key = keys.attendanceCounts(classId);
+        if (counts) multi.hset(key, studentId, JSON.stringify(counts));
+        else multi.hdel(key, studentId);
+      }
+    });
+  }
+
+  queryRecords(filter: RecordFilter): Promise<AttendanceRecord[]> {
+    return this.#read("list records", async () => {
+      const students = filter.studentId !== undefined
+        ? [filter.studentId]
+        : await this.#redis.hkeys(this.#keys.attendanceCounts(filter.classId!));
+      const pipeline = this.#redis.pipeline();
+      for (const sid of students) pipeline.hgetall(this.#keys.attendanceRecords(sid));
+      const out: AttendanceRecord[] = [];
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        for (const json of Object.values(value as Record<string, string>)) {
+          const record = JSON.parse(json) as AttendanceRecord;
+          if (filter.classId !== undefined && record.classId !== filter.classId) continue;
+          if (filter.from !== undefined && record.date < filter.from) continue;
+          if (filter.to !== undefined && record.date > filter.to) continue;
+          out.push(record);
+        }
+      }
+      return out.sort(compareRecords);
+    });
+  }
+
+  learnMember(classId: string, studentId: string): Promise<void> {
+    return this.#read("record class membership", async () => {
+      await this.#scripts.afLearnMember(
+        this.#keys.studentClass,
+        this.#keys.rosterPrefix,
+        classId,
+        studentId,
+      );
+    });
+  }
+
+  roster(classId: string): Promise<string[]> {
+    return this.#read(
+      "read roster",
+      async () => (await this.#redis.smembers(this.#keys.roster(classId))).sort(),
+    );
+  }
+
+  setRoster(classId: string, studentIds: string[]): Promise<void> {
+    return this.#read("set roster", async () => {
+      await this.#scripts.afSetRoster(
+        this.#keys.studentClass,
+        this.#keys.rosterPrefix,
+        classId,
+        ...studentIds,
+      );
+    });
+  }
+
+  classOf(studentId: string): Promise<string | null> {
+    return this.#read(
+      "read class membership",
+      () => this.#redis.hget(this.#keys.studentClass, studentId),
+    );
+  }
+
+  commitNotification(
+    audience: NotificationAudience,
+    notification: Kept,
+    events: Outgoing[],
+  ): Promise<string[]> {
+    const key = this.#keys.notifications(
+      "studentId" in audience ? studentChannel(audience.studentId) : classChannel(audience.classId),
+    );
+    return this.#bus.publishWith(events, (multi) => {
+      multi.lpush(key, JSON.stringify(notification));
+      multi.ltrim(key, 0, NOTIFICATIONS_KEPT - 1);
+    });
+  }
+
+  /** Queues the reads of a student's notifications (student list, class list, read set). */
+  #queueNotifications(multi: ReturnType<Redis["multi"]>, studentId: string, classId?: string) {
+    multi.lrange(this.#keys.notifications(studentChannel(studentId)), 0, -1);
+    multi.lrange(classId ? this.#keys.notifications(classChannel(classId)) : "", 0, -1);
+    multi.smembers(this.#keys.notificationsRead(studentId));
+  }
+
+  #mergeNotifications(mine: string[], theirs: string[], read: string[], limit: number) {
+    const readSet = new Set(read);
+    const all = [...mine, ...theirs].map((json) => JSON.parse(json) as Kept);
+    // Lists are newest first; a stable sort by time keeps that order within a millisecond.
+    return all
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+      .slice(0, limit)
+      .map((n): StoredNotification => ({ ...n, read: readSet.has(n.id) }));
+  }
+
+  async #exec(what: string, multi: ReturnType<Redis["multi"]>): Promise<unknown[]> {
+    return await this.#read(what, async () => {
+      const results = await multi.exec();
+      if (!results) throw new Error("transaction discarded");
+      return results.map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+    });
+  }
+
+  async listNotifications(
+    studentId: string,
+    classId: string | undefined,
+    limit: number,
+  ): Promise<StoredNotification[]> {
+    const multi = this.#redis.multi();
+    this.#queueNotifications(multi, studentId, classId);
+    const [mine, theirs, read] = await this.#exec("list notifications", multi) as string[][];
+    return this.#mergeNotifications(mine, theirs, read, limit);
+  }
+
+  async markRead(
+    studentId: string,
+    classId: string | undefined,
+    id: string,
+  ): Promise<StoredNotification | null> {
+    const visible = await this.listNotifications(studentId, classId, 2 * NOTIFICATIONS_KEPT);
+    const found = visible.find((n) => n.id === id);
+    if (!found) return null;
+    const key = this.#keys.notificationsRead(studentId);
+    // Read marks of notifications no longer kept are dropped, so the set stays bounded.
+    const stale = (await this.#read("read marks", () => this.#redis.smembers(key)))
+      .filter((r) => !visible.some((n) => n.id === r));
+    const multi = this.#redis.multi().sadd(key, id);
+    if (stale.length > 0) multi.srem(key, ...stale);
+    await this.#exec("mark notification read", multi);
+    return { ...found, read: true };
+  }
+
+  async readSnapshot(
+    request: { studentId: string; classId: string; date: string; notificationLimit: number },
+  ): Promise<Snapshot> {
+    const { studentId, classId, date } = request;
+    const slots = Array.from(
+      { length: 13 },
+      (_, period) => recordSlot({ date, period: period || undefined }),
+    );
+    const multi = this.#redis.multi()
+      .hmget(this.#keys.attendanceRecords(studentId), ...slots)
+      .hgetall(this.#keys.attendanceCounts(classId))
+      .xrevrange(this.#keys.history(studentChannel(studentId)), "+", "-", "COUNT", 1)
+      .xrevrange(this.#keys.history(classChannel(classId)), "+", "-", "COUNT", 1);
+    this.#queueNotifications(multi, studentId, classId);
+    const [records, counts, mineHead, classHead, mine, theirs, read] = await this.#exec(
+      "read snapshot",
+      multi,
+    ) as [
+      Array<string | null>,
+      Record<string, string>,
+      Array<[string, string[]]>,
+      Array<[string, string[]]>,
+      string[],
+      string[],
+      string[],
+    ];
+    const heads = [...mineHead, ...classHead].map(([id]) => id).sort(compareEventIds);
+    let lastEventId = heads.at(-1) ?? "0";
+    // A head older than retention would read as a gap (resync) on replay; nothing retained
+    // precedes the snapshot then, so "from the start" is exact.
+    if (lastEventId !== "0" && parseEventId(lastEventId)!.ms < Date.now() - this.#maxAgeMs) {
+      lastEventId = "0";
+    }
+    return {
+      records: records.filter((r): r is string => r !== null).map((r) => JSON.parse(r)).sort(
+        compareRecords,
+      ),
+      classCounts: new Map(Object.entries(counts).map(([sid, json]) => [sid, JSON.parse(json)])),
+      notifications: this.#mergeNotifications(mine, theirs, read, request.notificationLimit),
+      lastEventId,
+    };
+  }
+
+  close(): Promise<void> {
+    // The connections belong to createRedisDeps.
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Lua scripts of {@link RedisStore}: membership changes that read and write in one step.
+ *
+ * @module
+ */
+
+/**
+ * Moves a student into a class (leaving its previous one).
+ * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentId.
+ */
+export const LEARN_MEMBER_LUA = `
+local old = redis.call('HGET', KEYS[1], ARGV[3])
+if old == ARGV[2] then return 0 end
+if old then redis.call('SREM', ARGV[1] .. old, ARGV[3]) end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[2])
+redis.call('SADD', ARGV[1] .. ARGV[2], ARGV[3])
+return 1
+`;
+
+/**
+ * Replaces a class's roster: unlisted members leave, listed students join (leaving other classes).
+ * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentIds...
+ */
+export const SET_ROSTER_LUA = `
+local prefix, class = ARGV[1], ARGV[2]
+local roster = prefix .. class
+local keep = {}
+for i = 3, #ARGV do keep[ARGV[i]] = true end
+for _, member in ipairs(redis.call('SMEMBERS', roster)) do
+  if not keep[member] then
+    redis.call('SREM', roster, member)
+    if redis.call('HGET', KEYS[1], member) == class then redis.call('HDEL', KEYS[1], member) end
+  end
+end
+for i = 3, #ARGV do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  if old and old ~= class then redis.call('SREM', prefix .. old, ARGV[i]) end
+  redis.call('HSET', KEYS[1], ARGV[i], class)
+  redis.call('SADD', roster, ARGV[i])
+end
+return #ARGV - 2
+`;
+
+/** Deletes a lock only if it still holds our token. KEYS[1] = lock, ARGV[1] = token. */
+export const UNLOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
