@@ -261,3 +261,28 @@ function unread(page: import("playwright-core").Page): Promise<number> {
     (document.querySelector("attendance-feed") as unknown as { unreadCount: number }).unreadCount
   );
 }
+
+Deno.test("widget: goes offline with the browser and reconnects at once when it is back", async () => {
+  await using browser = await launchChromium();
+  if (!browser) return;
+  const { portal, server } = await setup();
+  await using _p = portal;
+  await using _s = server;
+  const token = await server.student("s-12", "c-1");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${portal.url}/page?endpoint=${server.url}&token=${token}&lang=de-DE`);
+  await waitForText(page, "Live");
+  await postJson(`${server.url}/api/students/notifications/test`, token, {
+    testType: "metrics_update",
+  });
+  await waitForText(page, "100 %", 3000); // German number formatting from the lang attribute
+  await context.setOffline(true);
+  await waitForText(page, "Offline");
+  await eventually(() => server.internals.streams.registry.size === 0, 3000, "stream closed");
+  const back = Date.now();
+  await context.setOffline(false);
+  await waitForText(page, "Live");
+  assert.ok(Date.now() - back < 1000, "no backoff wait after the online event");
+  await context.close();
+});
