@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createFeedClient, type StateChange } from "../../widget/feed_client.ts";
 import type { FeedMessage } from "../../widget/feed_stream.ts";
+import type { FeedSnapshot } from "../../widget/snapshot.ts";
 import { eventually, postJson, startTestServer } from "../support/test_server.ts";
 import { ManualClock } from "./support/manual_clock.ts";
 
@@ -206,5 +207,44 @@ Deno.test("createFeedClient() goes offline, without retrying, when its stream is
   } finally {
     feed.close();
     other.close();
+  }
+});
+
+Deno.test("createFeedClient() streams from the snapshot's lastEventId: nothing missed or doubled", async () => {
+  await using server = await startTestServer();
+  const token = await server.student("s-13", "c-13");
+  const teacher = await server.teacher("t-13", ["c-13"]);
+  const notify = (title: string) =>
+    postJson(`${server.url}/api/notifications`, teacher, {
+      classId: "c-13",
+      title,
+      message: "m",
+      severity: "info",
+    });
+  assert.equal((await notify("before")).status, 201);
+  const rec = recorder();
+  const snapshots: FeedSnapshot[] = [];
+  const feed = createFeedClient({
+    endpoint: server.url,
+    token,
+    clock: new ManualClock(),
+    onSnapshot: (s) => snapshots.push(s),
+    ...rec,
+  });
+  feed.connect();
+  try {
+    await eventually(() => feed.status.state === "live", 3000, "live");
+    assert.equal(snapshots.length, 1);
+    assert.deepEqual(snapshots[0].notifications.map((n) => n.title), ["before"]);
+    assert.equal(feed.lastEventId, snapshots[0].lastEventId);
+    assert.equal((await notify("after")).status, 201);
+    await eventually(() => rec.events.length >= 1, 3000, "the later notification");
+    assert.deepEqual(
+      rec.events.map((e) => (e.data as { title: string }).title),
+      ["after"],
+      "the snapshot's notification is not delivered again",
+    );
+  } finally {
+    feed.close();
   }
 });
