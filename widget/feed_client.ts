@@ -68,7 +68,11 @@ class Feed implements FeedClient {
   #snapshotLoading?: Promise<void>;
   #closeFrame?: CloseData;
   #renewed = false;
-  #onOnline = () => this.#input({ type: "online" }) && this.#attempt();
+  /** Aborted by close(): snapshot loads outlive single attempts (a retry reuses one in flight). */
+  #lifetime = new AbortController();
+  #onOnline = () => {
+    if (this.#role !== "follower" && this.#input({ type: "online" })) void this.#attempt();
+  };
   #onOffline = () => {
     if (this.#role === "follower") return;
     this.#stopAttempt();
@@ -101,6 +105,7 @@ class Feed implements FeedClient {
   connect(): void {
     if (!this.#closed) return;
     this.#closed = false;
+    this.#lifetime = new AbortController();
     globalThis.addEventListener?.("online", this.#onOnline);
     globalThis.addEventListener?.("offline", this.#onOffline);
     this.#status = INITIAL_STATUS;
@@ -111,6 +116,7 @@ class Feed implements FeedClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopAttempt();
+    this.#lifetime.abort();
     globalThis.removeEventListener?.("online", this.#onOnline);
     globalThis.removeEventListener?.("offline", this.#onOffline);
     this.#share?.stop();
@@ -178,7 +184,7 @@ class Feed implements FeedClient {
       const token = await this.#tokens.get();
       if (gen !== this.#gen) return;
       if (this.#role === "idle" && this.#join(token)) return;
-      if (!this.#snapshotLoaded) await this.#loadSnapshot(token, abort.signal);
+      if (!this.#snapshotLoaded) await this.#loadSnapshot(token);
       if (gen !== this.#gen) return;
       this.#armWatchdog(abort);
       await readFeedStream({
@@ -230,11 +236,12 @@ class Feed implements FeedClient {
     }
   }
 
-  #loadSnapshot(token: string, signal?: AbortSignal): Promise<void> {
+  #loadSnapshot(token: string): Promise<void> {
     if (this.#snapshotLoading) return this.#snapshotLoading;
     const cursor = this.#cursor;
     cursor.hold();
     const date = localDay(new Date(this.#clock.now()));
+    const signal = this.#lifetime.signal;
     const loading = loadSnapshot(this.#o.endpoint, token, { fetch: this.#o.fetch, signal, date })
       .then((snapshot) => {
         this.#snapshotLoaded = true;
