@@ -58,7 +58,7 @@ export class AttendanceFeed extends LitElement {
     endpoint: { type: String },
     token: { type: String },
     tokenUrl: { type: String, attribute: "token-url" },
-    lang: { type: String },
+    lang: { type: String, reflect: true },
   };
   static override styles = feedStyles;
   static override shadowRootOptions = { ...LitElement.shadowRootOptions, mode: "open" as const };
