@@ -1,0 +1,120 @@
+/**
+ * RedisStore beyond the shared HTTP tests: data outlives the service, and a write that cannot be
+ * recorded is refused loudly instead of half-done.
+ */
+import assert from "node:assert/strict";
+import {
+  eventually,
+  getJson,
+  postJson,
+  startTestServer,
+  type TestServer,
+} from "../support/test_server.ts";
+import { hasRedisServer, redisTest, startPrivateRedis } from "../redis/support.ts";
+
+async function startRedisServer(url: string, prefix: string) {
+  const server = await startTestServer({ REDIS_URL: url, REDIS_PREFIX: prefix });
+  await eventually(() => server.internals.bus.readiness().ready, 5000, "Redis ready");
+  return server;
+}
+
+const markBody = {
+  records: [
+    {
+      studentId: "s-1",
+      classId: "c-1",
+      date: "2026-11-27",
+      period: 1,
+      status: "PRESENT",
+      subject: "Maths",
+    },
+    {
+      studentId: "s-2",
+      classId: "c-1",
+      date: "2026-11-27",
+      period: 1,
+      status: "ABSENT",
+      subject: "Maths",
+    },
+  ],
+};
+
+redisTest(
+  "RedisStore: records, metrics, rosters and notifications survive a service restart",
+  async ({ url, prefix }) => {
+    let server: TestServer & AsyncDisposable = await startRedisServer(url, prefix);
+    const teacher = await server.teacher("t-1", ["c-1"]);
+    try {
+      assert.equal((await postJson(`${server.url}/api/attendance`, teacher, markBody)).status, 200);
+      const sent = await postJson(`${server.url}/api/notifications`, teacher, {
+        studentId: "s-1",
+        title: "Kept",
+        message: "m",
+        severity: "success",
+      });
+      assert.equal(sent.status, 201);
+      const before = await getJson(
+        `${server.url}/api/students/me/summary?date=2026-11-27`,
+        await server.student("s-1", "c-1"),
+      );
+      await server.shutdown();
+
+      server = await startRedisServer(url, prefix);
+      const token = await server.student("s-1", "c-1");
+      const after = await getJson(`${server.url}/api/students/me/summary?date=2026-11-27`, token);
+      assert.deepEqual(after.body, before.body);
+      assert.equal((after.body.metrics as { ranking: number }).ranking, 1);
+      assert.deepEqual(
+        (after.body.notifications as Array<{ title: string }>).map((n) => n.title),
+        ["Kept"],
+      );
+      // A retry after the restart is still recognized as a no-op.
+      assert.deepEqual((await postJson(`${server.url}/api/attendance`, teacher, markBody)).body, {
+        stored: 0,
+        corrections: 0,
+        unchanged: 2,
+      });
+      const roster = await getJson(`${server.url}/api/classes/c-1/roster`, teacher);
+      assert.deepEqual(roster.body.studentIds, ["s-1", "s-2"]);
+    } finally {
+      await server.shutdown();
+    }
+  },
+);
+
+if (!hasRedisServer()) console.log("skipping the Redis-down test: no redis-server on PATH");
+Deno.test({
+  name: "RedisStore: with Redis down, marks, notifications and snapshots answer 503",
+  ignore: !hasRedisServer() && Deno.env.get("CI") !== "true",
+  async fn() {
+    const redis = await startPrivateRedis();
+    const server = await startRedisServer(redis.url, "fault:");
+    try {
+      const teacher = await server.teacher("t-1", ["c-1"]);
+      assert.equal((await postJson(`${server.url}/api/attendance`, teacher, markBody)).status, 200);
+      await redis.stop();
+      await eventually(() => !server.internals.bus.readiness().ready, 5000, "Redis lost");
+      const refused = await postJson(`${server.url}/api/attendance`, teacher, {
+        ...markBody.records[0],
+        status: "SICK",
+      });
+      assert.equal(refused.status, 503);
+      assert.ok(refused.headers.get("retry-after"));
+      const note = await postJson(`${server.url}/api/notifications`, teacher, {
+        classId: "c-1",
+        title: "t",
+        message: "m",
+        severity: "info",
+      });
+      assert.equal(note.status, 503);
+      const summary = await getJson(
+        `${server.url}/api/students/me/summary`,
+        await server.student("s-1", "c-1"),
+      );
+      assert.equal(summary.status, 503);
+    } finally {
+      await server.shutdown();
+      await redis.stop();
+    }
+  },
+});
