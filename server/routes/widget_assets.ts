@@ -50,8 +50,13 @@ async function etagOf(body: Uint8Array<ArrayBuffer>): Promise<string> {
  */
 export function widgetAssetRoutes(options: WidgetAssetOptions = {}): Hono {
   const distDir = options.distDir ?? new URL("../../dist/", import.meta.url);
-  const build = options.build ??
-    (async () => (await import("../../widget/build.ts")).buildWidget({ outDir: distDir }));
+  const build = options.build ?? (async () => {
+    // Not a literal specifier on purpose: esbuild stays out of the module graph of deployments
+    // (Deno Deploy) that ship a prebuilt dist/ and cannot run it anyway.
+    const builder = "../../widget/build.ts";
+    const { buildWidget } = await import(builder) as typeof import("../../widget/build.ts");
+    return await buildWidget({ outDir: distDir });
+  });
   const cacheControl = `public, max-age=${options.maxAgeS ?? 300}`;
   const cache = new Map<string, Asset>();
   let building: Promise<unknown> | undefined;
