@@ -92,6 +92,13 @@ Deno.test("widget: server restart -> reconnecting, then replays what was sent me
     await waitForText(page, "Test notification");
     await server.shutdown();
     await waitForText(page, "Reconnecting");
+    const status = await page.evaluate(() =>
+      (document.querySelector("attendance-feed") as unknown as {
+        connectionStatus: { state: string; retryInMs: number };
+      }).connectionStatus
+    );
+    assert.equal(status.state, "reconnecting");
+    assert.ok(status.retryInMs >= 3000, `waits the server's retryAfterMs (${status.retryInMs})`);
     server = await startTestServer({ ALLOWED_ORIGINS: portal.url, PORT: port });
     // Sent before the widget is back: it must arrive by replay (Last-Event-ID).
     const res = await postJson(`${server.url}/api/students/notifications/test`, undefined, {
