@@ -118,3 +118,52 @@ Deno.test({
     }
   },
 });
+
+redisTest(
+  "RedisStore: concurrent marks through two instances keep metrics equal to the records",
+  async ({ url, prefix }) => {
+    const a = await startRedisServer(url, prefix);
+    const b = await startRedisServer(url, prefix);
+    try {
+      const teacher = await a.teacher("t-1", ["c-1"]);
+      const statuses = ["PRESENT", "ABSENT", "SICK", "LEAVE"];
+      const students = Array.from({ length: 8 }, (_, i) => `s-${i}`);
+      const responses = await Promise.all(
+        Array.from(
+          { length: 24 },
+          (_, i) =>
+            postJson(`${(i % 2 ? a : b).url}/api/attendance`, teacher, {
+              records: students.map((studentId, s) => ({
+                studentId,
+                classId: "c-1",
+                date: `2026-11-${String(10 + (i % 3)).padStart(2, "0")}`,
+                period: 1 + (s % 2),
+                status: statuses[(i + s) % 4],
+                subject: "Maths",
+              })),
+            }),
+        ),
+      );
+      assert.ok(responses.every((r) => r.status === 200));
+      const records = (await getJson(`${a.url}/api/attendance?classId=c-1`, teacher)).body
+        .records as Array<{ studentId: string; status: string }>;
+      for (const studentId of students) {
+        const mine = records.filter((r) => r.studentId === studentId);
+        const present = mine.filter((r) => r.status === "PRESENT").length;
+        const summary = await getJson(
+          `${b.url}/api/students/me/summary`,
+          await b.student(studentId, "c-1"),
+        );
+        const metrics = summary.body.metrics as { totalClasses: number; attendanceRate: number };
+        assert.equal(metrics.totalClasses, mine.length, studentId);
+        assert.equal(
+          metrics.attendanceRate,
+          Math.floor((2000 * present + mine.length) / (2 * mine.length)) / 10,
+        );
+      }
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
+  },
+);
