@@ -248,3 +248,37 @@ Deno.test("createFeedClient() streams from the snapshot's lastEventId: nothing m
     feed.close();
   }
 });
+
+Deno.test("createFeedClient() reloads the snapshot on resync (cursor unknown to the server)", async () => {
+  let server = await startTestServer();
+  const port = new URL(server.url).port;
+  const token = await server.student("s-14", "c-14");
+  const rec = recorder();
+  let snapshots = 0;
+  const clock = new ManualClock();
+  const feed = createFeedClient({
+    endpoint: server.url,
+    token,
+    clock,
+    onSnapshot: () => snapshots++,
+    ...rec,
+  });
+  try {
+    feed.connect();
+    await eventually(() => feed.status.state === "live", 3000, "live");
+    await sendTest(server.url, token);
+    await eventually(() => rec.events.length === 1, 3000, "first event");
+    await server.shutdown();
+    await eventually(() => feed.status.state === "reconnecting", 3000, "reconnecting");
+    // A fresh memory instance has never seen the client's cursor: it answers with a resync.
+    server = await startTestServer({ PORT: port });
+    clock.advance(feed.status.retryInMs!);
+    await eventually(() => rec.events.some((e) => e.type === "resync"), 3000, "resync");
+    await eventually(() => snapshots === 2, 3000, "snapshot reloaded");
+    const id = await sendTest(server.url, token, "metrics_update");
+    await eventually(() => rec.events.at(-1)?.id === id, 3000, "live events after the resync");
+  } finally {
+    feed.close();
+    await server.shutdown();
+  }
+});
