@@ -31,7 +31,8 @@ import {
   type Snapshot,
   type StoredNotification,
 } from "./feed_store.ts";
-import { LEARN_MEMBER_LUA, SET_ROSTER_LUA, UNLOCK_LUA } from "./redis_store_scripts.ts";
+import { RedisClassLock } from "./redis_class_lock.ts";
+import { LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
 import { SerialQueue } from "./serial_queue.ts";
 
 /** Options of {@link RedisStore}. */
@@ -67,8 +68,7 @@ export class RedisStore implements FeedStore {
   #bus: RedisBus;
   #keys: RedisKeys;
   #maxAgeMs: number;
-  #lockTtlMs: number;
-  #lockWaitMs: number;
+  #lock: RedisClassLock;
   #queue = new SerialQueue();
 
   constructor(options: RedisStoreOptions) {
@@ -76,12 +76,13 @@ export class RedisStore implements FeedStore {
     this.#bus = options.bus;
     this.#keys = options.keys;
     this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
-    this.#lockTtlMs = options.lockTtlMs ?? 10_000;
-    this.#lockWaitMs = options.lockWaitMs ?? 5_000;
+    this.#lock = new RedisClassLock(this.#redis, this.#keys, {
+      ttlMs: options.lockTtlMs,
+      waitMs: options.lockWaitMs,
+    });
     const scripts: Array<[string, string]> = [
       ["afLearnMember", LEARN_MEMBER_LUA],
       ["afSetRoster", SET_ROSTER_LUA],
-      ["afUnlock", UNLOCK_LUA],
     ];
     for (const [name, lua] of scripts) {
       if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
@@ -106,31 +107,8 @@ export class RedisStore implements FeedStore {
   }
 
   exclusive<T>(classIds: string[], fn: () => Promise<T>): Promise<T> {
-    return this.#queue.run(async () => {
-      const token = crypto.randomUUID();
-      const held: string[] = [];
-      try {
-        for (const classId of [...classIds].sort()) {
-          const key = this.#keys.attendanceLock(classId);
-          const deadline = Date.now() + this.#lockWaitMs;
-          while (
-            await this.#read(
-              "lock class",
-              () => this.#redis.set(key, token, "PX", this.#lockTtlMs, "NX"),
-            ) !== "OK"
-          ) {
-            if (Date.now() > deadline) {
-              throw new UnavailableError(`Cannot mark attendance: class ${classId} is busy`, 1);
-            }
-            await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
-          }
-          held.push(key);
-        }
-        return await fn();
-      } finally {
-        for (const key of held) await this.#scripts.afUnlock(key, token).catch(() => {});
-      }
-    });
+    // Local marks queue up here; marks of other instances wait on the Redis lock.
+    return this.#queue.run(() => this.#lock.run(classIds, fn));
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {

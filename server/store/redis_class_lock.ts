@@ -1,0 +1,80 @@
+/**
+ * Serializes marks of the same classes across instances: one Redis lock per class (`SET NX PX`,
+ * released only by its holder), taken in sorted order so two marks never wait on each other.
+ *
+ * @module
+ */
+
+import { BusUnavailableError } from "../bus/bus.ts";
+import { UnavailableError } from "../errors.ts";
+import { describeRedisError, type Redis } from "../redis/client.ts";
+import type { RedisKeys } from "../redis/keys.ts";
+import { UNLOCK_LUA } from "./redis_store_scripts.ts";
+
+/** Bounds of {@link RedisClassLock}. */
+export interface ClassLockOptions {
+  /** How long a holder may keep a class (default 10 s): a crashed holder frees it by then. */
+  ttlMs?: number;
+  /** How long to wait for a class before answering 503 (default 5 s). */
+  waitMs?: number;
+}
+
+/**
+ * @example
+ * ```ts
+ * const lock = new RedisClassLock(redis, keys);
+ * await lock.run(["c-1"], async () => await readDiffWrite());
+ * ```
+ */
+export class RedisClassLock {
+  #redis: Redis;
+  #keys: RedisKeys;
+  #ttlMs: number;
+  #waitMs: number;
+
+  constructor(redis: Redis, keys: RedisKeys, options: ClassLockOptions = {}) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#ttlMs = options.ttlMs ?? 10_000;
+    this.#waitMs = options.waitMs ?? 5_000;
+    if (!("afUnlock" in redis)) {
+      redis.defineCommand("afUnlock", { numberOfKeys: 1, lua: UNLOCK_LUA });
+    }
+  }
+
+  /** Runs `fn` holding every class's lock; throws UnavailableError (503) when one stays busy. */
+  async run<T>(classIds: string[], fn: () => Promise<T>): Promise<T> {
+    const token = crypto.randomUUID();
+    const held: string[] = [];
+    try {
+      for (const classId of [...new Set(classIds)].sort()) {
+        const key = this.#keys.attendanceLock(classId);
+        const deadline = Date.now() + this.#waitMs;
+        while (!(await this.#acquire(key, token))) {
+          if (Date.now() > deadline) {
+            throw new UnavailableError(`Cannot mark attendance: class ${classId} is busy`, 1);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+        }
+        held.push(key);
+      }
+      return await fn();
+    } finally {
+      const unlock =
+        (this.#redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)
+          .afUnlock;
+      for (const key of held) await unlock.call(this.#redis, key, token).catch(() => {});
+    }
+  }
+
+  async #acquire(key: string, token: string): Promise<boolean> {
+    try {
+      return await this.#redis.set(key, token, "PX", this.#ttlMs, "NX") === "OK";
+    } catch (error) {
+      throw new BusUnavailableError(
+        `Cannot mark attendance: Redis is unavailable (${describeRedisError(error)})`,
+        { cause: error },
+      );
+    }
+  }
+}
