@@ -204,7 +204,8 @@ export class AttendanceFeed extends LitElement {
       unread ? html`<span part="badge" aria-label="${unread} unread">${unread}</span>` : nothing
     }</h3>
       ${list.length === 0 ? html`<p class="muted">No notifications.</p>` : nothing}
-      <ul part="notifications" aria-live="polite" aria-relevant="additions">
+      <p class="sr-only" aria-live="polite">${this.#feed.announcement}</p>
+      <ul part="notifications">
         ${list.map((n) => this.#renderNotification(n))}
       </ul>
     </section>`;

@@ -53,6 +53,8 @@ export class FeedConnection implements ReactiveController {
   view: FeedView = emptyView(localDay(new Date()));
   /** The connection state and when it last changed. */
   status: StateChange = { state: "connecting" };
+  /** Screen-reader text for the latest notification that arrived live. */
+  announcement = "";
   statusAt = Date.now();
 
   constructor(host: FeedHost) {
@@ -114,6 +116,9 @@ export class FeedConnection implements ReactiveController {
 
   #event(message: FeedMessage): void {
     this.view = applyEvent(this.view, message, Date.now());
+    if (message.type === "notification") {
+      this.announcement = `New notification: ${(message.data as { title?: string })?.title ?? ""}`;
+    }
     this.#host.requestUpdate();
     const names = EVENT_NAMES[message.type];
     if (!names) return;

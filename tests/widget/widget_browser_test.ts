@@ -36,6 +36,11 @@ Deno.test("widget: goes live and shows a notification sent to the student", asyn
   assert.equal(res.status, 200);
   await waitForText(page, "Test notification");
   assert.match(await widgetText(page), /1 unread|Notifications ?1/);
+  const announced = await page.evaluate(() =>
+    document.querySelector("attendance-feed")!.shadowRoot!.querySelector("[aria-live].sr-only")
+      ?.textContent
+  );
+  assert.equal(announced, "New notification: Test notification");
 });
 
 Deno.test("widget: fires element and window events for the host page", async () => {
