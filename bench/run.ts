@@ -4,7 +4,8 @@
  *
  * Flags: `--smoke` (a few hundred connections, < 60 s), `--connections N`, `--broadcasts N`,
  * `--workers N`, `--gap-ms N`, `--servers baseline,memory,redis`, `--redis-url URL`, `--out DIR`,
- * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md).
+ * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--env NAME=value`
+ * (extra product setting, repeatable).
  *
  * @module
  */
@@ -91,6 +92,7 @@ if (import.meta.main) {
       },
       out: { type: "string", default: new URL("./results/", import.meta.url).pathname },
       profile: { type: "boolean", default: false },
+      env: { type: "string", multiple: true, default: [] },
     },
   });
   const smoke = values.smoke;
@@ -109,6 +111,12 @@ if (import.meta.main) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
     Deno.exit(2);
   }
+  // `--env NAME=value` (repeatable): extra settings for the product, e.g. HEARTBEAT_MS.
+  const productEnv = Object.fromEntries(
+    (values.env as string[]).map((
+      pair,
+    ) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
   const secret = crypto.randomUUID() + crypto.randomUUID();
   const runId = `b${Date.now().toString(36)}`;
   const options: Omit<SuiteOptions, "runId"> = {
@@ -139,6 +147,7 @@ if (import.meta.main) {
       CONNECT_RATE_LIMIT: "1000000",
       MAX_STREAMS_PER_STUDENT: "10000",
       ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+      ...productEnv,
     };
     const profileLog = `${out}${runId}-${label}.v8.log`;
     const denoFlags = values.profile && kind === "product"
@@ -176,7 +185,7 @@ if (import.meta.main) {
     JSON.stringify(
       {
         machine: machine(),
-        options: { ...options, secret: undefined },
+        options: { ...options, secret: undefined, productEnv },
         results,
         twoInstances,
         table,

@@ -72,14 +72,14 @@ export async function runTwoInstances(
     const live = connects[0].opened + connects[1].opened;
     for (let k = 0; k < 3; k++) {
       await classBroadcast(servers[0].url, adminToken, classId, 1_000_000 + k);
-      await sleep(o.gapMs);
+      await sleep(o.gapMs * 2); // twice the streams on the same two cores
     }
     await awaitDelivery(pool, 3 * live, 20_000);
     await pool.reset();
     const cpuStart = servers.map((s) => cpuTimeMs(s.pid));
     for (let k = 0; k < o.broadcasts; k++) {
       await classBroadcast(servers[0].url, adminToken, classId, k);
-      await sleep(o.gapMs);
+      await sleep(o.gapMs * 2); // twice the streams on the same two cores
     }
     const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
     const instances = servers.map((s, i): InstanceFigures => {
