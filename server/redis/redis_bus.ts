@@ -15,10 +15,11 @@ import {
   type HistorySlice,
   type Outgoing,
 } from "../bus/bus.ts";
-import { compareEventIds, parseEventId } from "../event_id.ts";
+import { compareEventIds } from "../event_id.ts";
 import { type ChainableCommander, describeRedisError, type Redis } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
 import { RECORD_EVENTS_LUA } from "./scripts.ts";
+import { readHistory, type StreamEntry, toDelivery } from "./stream_history.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
 
 /** What a RedisBus needs. */
@@ -43,7 +44,6 @@ interface ChannelState {
   unsubscribe: Promise<() => void>;
 }
 
-type StreamEntry = [id: string, fields: string[]];
 type RecordCommand = (...args: (string | number)[]) => Promise<string[]>;
 
 const RECORD = "sseRecordEvents";
@@ -160,56 +160,11 @@ export class RedisBus implements Bus {
     return () => this.#leave(channel, current, listener);
   }
 
-  async history(channels: Channel[], afterId: string): Promise<HistorySlice> {
-    const cursor = parseEventId(afterId);
-    let results: [Error | null, unknown][] | null;
-    try {
-      const multi = this.#redis.multi()
-        .get(this.#keys.lastEventId)
-        .get(this.#keys.historyOrigin);
-      if (cursor) {
-        for (const channel of channels) {
-          const key = this.#keys.history(channel);
-          multi.call("XINFO", "STREAM", key);
-          multi.xrange(key, afterId === "0" ? "-" : `(${afterId}`, "+");
-        }
-      }
-      results = await multi.exec();
-    } catch (error) {
-      throw new BusUnavailableError(
-        `Cannot read history: Redis is unavailable (${describeRedisError(error)})`,
-        { cause: error },
-      );
-    }
-    if (!results || results[0][0] || results[1][0]) {
-      throw new BusUnavailableError("Cannot read history: Redis is unavailable");
-    }
-    const headId = (results[0][1] as string | null) ?? "0";
-    if (!cursor || compareEventIds(afterId, headId) > 0) {
-      return { events: [], complete: false, headId };
-    }
-    const oldestKept = Date.now() - this.#maxAgeMs;
-    // A cursor older than the retention age may have missed events of a channel whose whole
-    // history has since expired: say so rather than replay a gap.
-    let complete = afterId === "0" || cursor.ms >= oldestKept;
-    // A cursor from before the history began comes from a history Redis has lost.
-    const origin = results[1][1] as string | null;
-    if (afterId !== "0" && origin && compareEventIds(afterId, origin) < 0) complete = false;
-    const events: Delivery[] = [];
-    channels.forEach((channel, i) => {
-      const [infoError, info] = results![2 + i * 2];
-      const [rangeError, range] = results![3 + i * 2];
-      if (rangeError) throw new BusUnavailableError(`Cannot read history of ${channel}`);
-      // No stream (never written, or expired): nothing deleted that the age rule does not cover.
-      const boundary = infoError ? null : this.#trimmedBefore(info as unknown[]);
-      if (afterId !== "0" && boundary && compareEventIds(afterId, boundary) < 0) complete = false;
-      for (const [id, fields] of range as StreamEntry[]) {
-        if (parseEventId(id)!.ms < oldestKept) continue;
-        events.push({ id, channel, type: fields[1], json: fields[3] });
-      }
+  history(channels: Channel[], afterId: string): Promise<HistorySlice> {
+    return readHistory(this.#redis, this.#keys, channels, afterId, {
+      maxEvents: this.#maxEvents,
+      maxAgeMs: this.#maxAgeMs,
     });
-    events.sort((a, b) => compareEventIds(a.id, b.id));
-    return { events, complete, headId };
   }
 
   readiness(): BusReadiness {
@@ -233,24 +188,6 @@ export class RedisBus implements Bus {
       for (const listener of [...state.listeners]) this.#leave(channel, state, listener);
     }
     return Promise.resolve();
-  }
-
-  /**
-   * Trimming (unlike XDEL) leaves `max-deleted-entry-id` alone, so a gap is judged from counts:
-   * when entries were trimmed, every trimmed id is below the first retained one, and a cursor
-   * below that may have missed some (a cursor exactly at the last trimmed id resyncs needlessly,
-   * which is safe). Returns null when nothing was trimmed.
-   */
-  #trimmedBefore(info: unknown[]): string | null {
-    const length = Number(field(info, "length") ?? 0);
-    const added = field(info, "entries-added");
-    // Redis < 7 does not count additions: a full stream is assumed trimmed.
-    const trimmed = added === undefined ? length >= this.#maxEvents : Number(added) > length;
-    if (!trimmed) return null;
-    const first = fieldValue(info, "first-entry");
-    if (Array.isArray(first) && typeof first[0] === "string") return first[0];
-    // Everything was trimmed: only a cursor at the last id missed nothing.
-    return String(field(info, "last-generated-id") ?? "0");
   }
 
   #recordArgs(events: Outgoing[]): (string | number)[] {
@@ -323,8 +260,8 @@ export class RedisBus implements Bus {
       states.forEach(([channel, state], i) => {
         const [error, range] = results[i] ?? [new Error("no reply"), null];
         if (error) return;
-        for (const [id, fields] of range as StreamEntry[]) {
-          this.#dispatch(state, { id, channel, type: fields[1], json: fields[3] });
+        for (const entry of range as StreamEntry[]) {
+          this.#dispatch(state, toDelivery(channel, entry));
         }
       });
     } catch (error) {
@@ -337,19 +274,6 @@ export class RedisBus implements Bus {
       }
     }
   }
-}
-
-/** The value after `name` in a flat [name, value, ...] reply. */
-function fieldValue(reply: unknown[], name: string): unknown {
-  for (let i = 0; i < reply.length - 1; i += 2) {
-    if (reply[i] === name) return reply[i + 1];
-  }
-  return undefined;
-}
-
-function field(reply: unknown[], name: string): string | undefined {
-  const value = fieldValue(reply, name);
-  return value === undefined || value === null ? undefined : String(value);
 }
 
 function readyWithin(redis: Redis, timeoutMs: number): Promise<void> {
