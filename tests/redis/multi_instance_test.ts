@@ -266,3 +266,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "an instance starts while Redis is down, reports it, and recovers when Redis comes",
+  ignore: !privateRedis && !ci,
+  async fn() {
+    if (!privateRedis) throw new Error("CI=true but redis-server is not installed");
+    const redis = await startPrivateRedis();
+    await redis.stop();
+    const service = await spawnService({
+      REDIS_URL: redis.url,
+      JWT_SECRET: TEST_SECRET,
+      HOST: "127.0.0.1",
+      ENABLE_TEST_ENDPOINT: "true",
+      SHUTDOWN_GRACE_MS: "200",
+    });
+    try {
+      const readyz = await fetch(service.url + "/readyz");
+      assert.equal(readyz.status, 503);
+      assert.match((await readyz.json()).error, /Redis unavailable/);
+      assert.equal((await fetch(service.url + "/healthz").then((r) => r.json())).status, "ok");
+      await until(() => /\[redis .*\] unavailable: .*ECONNREFUSED/.test(service.output()), 5000);
+      const token = await student("s-1", "c-1");
+      const refused = await openStream(service.url, { token });
+      assert.equal(refused.status, 503);
+
+      await redis.start();
+      await until(() => ready(service), 15_000, "readyz 200");
+      const stream = await connected(service.url, token);
+      const sent = await post(service, token, { testType: "notification" });
+      assert.equal(sent.status, 200);
+      await stream.waitFor((e) => e.id === sent.body.eventId);
+      await stream.close();
+    } finally {
+      await service.stop();
+      await redis.stop();
+    }
+  },
+});
