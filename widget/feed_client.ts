@@ -14,10 +14,11 @@ import {
 } from "./connection_state.ts";
 import { FeedCursor } from "./feed_cursor.ts";
 import { localDay } from "./feed_view.ts";
-import { FeedHttpError, type FeedMessage, readFeedStream } from "./feed_stream.ts";
+import { type FeedMessage, readFeedStream } from "./feed_stream.ts";
+import { afterClose, afterError, type Recovery } from "./recovery.ts";
 import { loadSnapshot, markNotificationRead } from "./snapshot.ts";
 import { canShareTabs, type TabMessage, TabShare } from "./tab_share.ts";
-import { decodeClaims, TokenSource, TokenUnavailableError } from "./token_source.ts";
+import { decodeClaims, TokenSource } from "./token_source.ts";
 import {
   type Clock,
   type CloseData,
@@ -141,16 +142,9 @@ class Feed implements FeedClient {
   }
 
   async markRead(id: string): Promise<void> {
-    const mark = async (token: string) =>
-      await markNotificationRead(this.#o.endpoint, token, id, { fetch: this.#o.fetch });
-    try {
-      await mark(await this.#tokens.get());
-    } catch (error) {
-      if (!(error instanceof FeedHttpError && error.status === 401 && this.#tokens.canRefresh)) {
-        throw error;
-      }
-      await mark(await this.#tokens.refresh());
-    }
+    await this.#tokens.withToken((token) =>
+      markNotificationRead(this.#o.endpoint, token, id, { fetch: this.#o.fetch })
+    );
     this.#share?.post({ kind: "read", id });
   }
 
@@ -196,9 +190,11 @@ class Feed implements FeedClient {
         onMessage: (message) => gen === this.#gen && this.#receive(message, abort),
         onRetry: (ms) => this.#input({ type: "retry_hint", ms }),
       });
-      if (gen === this.#gen) this.#ended();
+      const close = this.#closeFrame;
+      this.#closeFrame = undefined;
+      if (gen === this.#gen) this.#recover(afterClose(close));
     } catch (error) {
-      if (gen === this.#gen) await this.#failed(error);
+      if (gen === this.#gen) this.#recover(afterError(error));
     }
   }
 
@@ -284,29 +280,14 @@ class Feed implements FeedClient {
     this.#watchdog = this.#clock.setTimeout(() => abort.abort(), 2 * this.#heartbeatMs);
   }
 
-  /** The server ended the stream; its `close` frame (if any) says what to do. */
-  #ended(): void {
-    const close = this.#closeFrame;
-    this.#closeFrame = undefined;
+  /** Acts on a {@link Recovery} decision. */
+  #recover(recovery: Recovery): void {
     this.#clock.clearTimeout(this.#watchdog!);
-    if (close?.reason === "token_expired") {
-      this.#renewAndRetry("Token expired");
-    } else if (close?.reason === "replaced" || close?.reconnect === false) {
+    if (recovery.action === "renew") void this.#renewAndRetry(recovery.reason);
+    else if (recovery.action === "retry") this.#retryLater(recovery.minDelayMs);
+    else {
       this.#stopAttempt();
-      this.#input({ type: "offline", reason: close.reason ?? "closed" });
-    } else this.#retryLater(close?.retryAfterMs);
-  }
-
-  async #failed(error: unknown): Promise<void> {
-    this.#clock.clearTimeout(this.#watchdog!);
-    if (error instanceof TokenUnavailableError) {
-      this.#input({ type: "unauthorized", reason: error.message });
-    } else if (error instanceof FeedHttpError && error.status === 401) {
-      await this.#renewAndRetry(error.message);
-    } else if (error instanceof FeedHttpError && error.status === 403) {
-      this.#input({ type: "unauthorized", reason: error.message });
-    } else {
-      this.#retryLater(error instanceof FeedHttpError ? error.retryAfterMs : undefined);
+      this.#input(recovery.input);
     }
   }
 
@@ -322,7 +303,7 @@ class Feed implements FeedClient {
       await this.#tokens.refresh();
       if (gen === this.#gen) void this.#attempt();
     } catch (error) {
-      if (gen === this.#gen) await this.#failed(error);
+      if (gen === this.#gen) this.#recover(afterError(error));
     }
   }
 

@@ -122,6 +122,19 @@ export class TokenSource {
     return this.#pending ??= this.#fetchToken(url).finally(() => this.#pending = undefined);
   }
 
+  /**
+   * Runs `use` with the token; when the service refuses it (an error with `status` 401) and
+   * `tokenUrl` can renew it, runs `use` once more with a fresh one.
+   */
+  async withToken<T>(use: (token: string) => Promise<T>): Promise<T> {
+    try {
+      return await use(await this.get());
+    } catch (error) {
+      if ((error as { status?: unknown })?.status !== 401 || !this.canRefresh) throw error;
+      return await use(await this.refresh());
+    }
+  }
+
   #expiring(token: string): boolean {
     const exp = decodeClaims(token)?.exp;
     return typeof exp === "number" && exp * 1000 - this.#now() < this.#marginMs;
