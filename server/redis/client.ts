@@ -75,11 +75,20 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
   };
   // Without an error listener ioredis prints every failed reconnect; log each new state once.
   client.on("error", (error: Error) => log(`unavailable: ${describeRedisError(error)}`));
+  let up = false;
   client.on("ready", () => {
+    up = true;
     if (lastLogged !== "") log("ready");
+  });
+  client.on("close", () => {
+    if (up && !closing.has(client)) log("connection lost, reconnecting");
+    up = false;
   });
   return client;
 }
+
+/** Clients being closed on purpose: their connection loss is not news. */
+const closing = new WeakSet<Redis>();
 
 /**
  * Closes a client whatever its state and resolves once its socket is gone (tests' resource
@@ -87,6 +96,7 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
  */
 export async function closeRedisClient(client: Redis, timeoutMs = 2000): Promise<void> {
   if (client.status === "end") return;
+  closing.add(client);
   const ended = new Promise<void>((resolve) => client.once("end", () => resolve()));
   if (client.status === "ready") {
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,7 +12,14 @@ import { createRedisDeps } from "../../server/redis/redis_deps.ts";
 import { openStream, type TestStream } from "../support/sse_client.ts";
 import { type ServiceProcess, spawnService } from "../support/subprocess.ts";
 import { TEST_SECRET } from "../support/test_server.ts";
-import { hasRedisServer, redisTest, startPrivateRedis, until } from "./support.ts";
+import {
+  hasCommand,
+  hasRedisServer,
+  makeTestCertificates,
+  redisTest,
+  startPrivateRedis,
+  until,
+} from "./support.ts";
 
 const TEST_PATH = "/api/students/notifications/test";
 
@@ -302,5 +309,48 @@ Deno.test({
       await service.stop();
       await redis.stop();
     }
+  },
+});
+
+const tlsAvailable = privateRedis && hasCommand("openssl", "version");
+
+Deno.test({
+  name: "an instance on rediss:// with a password (as on Deno Deploy) never logs the secret",
+  ignore: !tlsAvailable && !ci,
+  async fn() {
+    if (!tlsAvailable) throw new Error("CI=true but redis-server or openssl is missing");
+    const dir = await Deno.makeTempDir();
+    const password = `pw-${crypto.randomUUID()}`;
+    const certificates = await makeTestCertificates(dir);
+    const redis = await startPrivateRedis({ tls: certificates, password });
+    assert.match(redis.url, /^rediss:\/\//);
+    const service = await spawnService({
+      REDIS_URL: redis.url,
+      DENO_CERT: certificates.caFile,
+      JWT_SECRET: TEST_SECRET,
+      HOST: "127.0.0.1",
+      ENABLE_TEST_ENDPOINT: "true",
+      SHUTDOWN_GRACE_MS: "200",
+    });
+    try {
+      await until(() => ready(service), 10_000, "readyz 200 over TLS");
+      const token = await student("s-1", "c-1");
+      const stream = await connected(service.url, token);
+      const sent = await post(service, token, { testType: "notification" });
+      assert.equal(sent.status, 200);
+      await stream.waitFor((e) => e.id === sent.body.eventId);
+      await stream.close();
+      // Redis goes away and comes back: the logs name the problem, never the password.
+      await redis.stop();
+      await until(async () => !(await ready(service)), 5000, "readyz 503");
+      await redis.start();
+      await until(() => ready(service), 15_000, "readyz 200 again");
+    } finally {
+      await service.stop();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+    assert.match(service.output(), /\[redis .*\] connection lost, reconnecting/);
+    assert.ok(!service.output().includes(password), "the password never reaches the logs");
   },
 });

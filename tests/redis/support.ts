@@ -124,17 +124,39 @@ export async function until(
 export interface PrivateRedis {
   url: string;
   port: number;
-  /** Stops the server (SIGTERM to its PID) and waits until the port is closed. */
+  /** Stops the server (SIGTERM to its PID) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
 }
 
+/** Options of {@link startPrivateRedis}. */
+export interface PrivateRedisOptions {
+  /** Serve TLS only (`rediss://`), with this certificate and key. */
+  tls?: { certFile: string; keyFile: string };
+  /** Require this password (user `default`). */
+  password?: string;
+}
+
+/** True when `command --version` runs here. */
+export function hasCommand(command: string, versionFlag = "--version"): boolean {
+  try {
+    return new Deno.Command(command, { args: [versionFlag], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
 /** True when `redis-server` can be run here. */
 export function hasRedisServer(): boolean {
+  return hasCommand("redis-server");
+}
+
+async function portOpen(port: number): Promise<boolean> {
   try {
-    return new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
   } catch {
     return false;
   }
@@ -149,29 +171,33 @@ export function hasRedisServer(): boolean {
  * await redis.stop();
  * ```
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   let child: Deno.ChildProcess | null = null;
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = options.password ? `default:${encodeURIComponent(options.password)}@` : "";
+  const url = `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`;
+  const args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  if (options.tls) {
+    args.push("--port", "0", "--tls-port", String(port), "--tls-auth-clients", "no");
+    args.push("--tls-cert-file", options.tls.certFile, "--tls-key-file", options.tls.keyFile);
+  } else {
+    args.push("--port", String(port));
+  }
+  if (options.password) args.push("--requirepass", options.password);
   const start = async () => {
     child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-      ],
+      args,
       stdout: "null",
       stderr: "null",
       stdin: "null",
     }).spawn();
-    await until(() => redisAnswers(url, 200), 5000, `redis-server on port ${port}`);
+    await until(
+      () => options.tls || options.password ? portOpen(port) : redisAnswers(url, 200),
+      5000,
+      `redis-server on port ${port}`,
+    );
   };
   const stop = async () => {
     if (!child) return;
@@ -184,4 +210,56 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   };
   await start();
   return { url, port, start, stop };
+}
+
+/**
+ * Makes a throw-away CA and a server certificate for 127.0.0.1 in `dir` (needs `openssl`).
+ * Returns the file paths; processes trust the CA with `DENO_CERT=<ca>`.
+ */
+export async function makeTestCertificates(
+  dir: string,
+): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const run = async (...args: string[]) => {
+    const { success, stderr } = await new Deno.Command("openssl", {
+      args,
+      cwd: dir,
+      stdout: "null",
+    })
+      .output();
+    if (!success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
+  };
+  const key = ["-newkey", "rsa:2048", "-nodes"];
+  await run(
+    "req",
+    "-x509",
+    ...key,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test CA",
+  );
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
+  await run("req", ...key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+  await run(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+  );
+  return { caFile: `${dir}/ca.pem`, certFile: `${dir}/server.pem`, keyFile: `${dir}/server.key` };
 }
