@@ -138,19 +138,14 @@ export interface PrivateRedisOptions {
   password?: string;
 }
 
-/** True when `command --version` runs here. */
-export function hasCommand(command: string, versionFlag = "--version"): boolean {
+/** True when `redis-server` can be run here. */
+export function hasRedisServer(): boolean {
   try {
-    return new Deno.Command(command, { args: [versionFlag], stdout: "null", stderr: "null" })
+    return new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
       .outputSync().success;
   } catch {
     return false;
   }
-}
-
-/** True when `redis-server` can be run here. */
-export function hasRedisServer(): boolean {
-  return hasCommand("redis-server");
 }
 
 async function portOpen(port: number): Promise<boolean> {
@@ -212,54 +207,14 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   return { url, port, start, stop };
 }
 
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
+
 /**
- * Makes a throw-away CA and a server certificate for 127.0.0.1 in `dir` (needs `openssl`).
- * Returns the file paths; processes trust the CA with `DENO_CERT=<ca>`.
+ * Test-only TLS material (tests/redis/fixtures): a server certificate for 127.0.0.1 and the CA
+ * that signed it; processes trust the CA with `DENO_CERT=<caFile>`.
  */
-export async function makeTestCertificates(
-  dir: string,
-): Promise<{ caFile: string; certFile: string; keyFile: string }> {
-  const run = async (...args: string[]) => {
-    const { success, stderr } = await new Deno.Command("openssl", {
-      args,
-      cwd: dir,
-      stdout: "null",
-    })
-      .output();
-    if (!success) throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
-  };
-  const key = ["-newkey", "rsa:2048", "-nodes"];
-  await run(
-    "req",
-    "-x509",
-    ...key,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test CA",
-  );
-  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName=IP:127.0.0.1\n");
-  await run("req", ...key, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-  await run(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "1",
-    "-extfile",
-    "san.ext",
-  );
-  return { caFile: `${dir}/ca.pem`, certFile: `${dir}/server.pem`, keyFile: `${dir}/server.key` };
-}
+export const TEST_TLS = {
+  caFile: fixture("ca.pem"),
+  certFile: fixture("server.pem"),
+  keyFile: fixture("server.key"),
+};
