@@ -107,13 +107,21 @@ redisTest("two instances: delivery, broadcast, replay, limits across processes",
       ),
     );
     streams.push(...classmates, ...others);
-    const broadcast = await post(a, await teacher("t-1", ["c-40"]), {
+    const teacherToken = await teacher("t-1", ["c-40"]);
+    const broadcastAt = performance.now();
+    const broadcast = await post(a, teacherToken, {
       testType: "class_broadcast",
       classId: "c-40",
       title: "Trip",
     });
     assert.equal(broadcast.status, 200);
-    await Promise.all(classmates.map((s) => s.waitFor((e) => e.id === broadcast.body.eventId)));
+    const arrivals = await Promise.all(
+      classmates.map((s) => s.waitFor((e) => e.id === broadcast.body.eventId)),
+    );
+    const lastArrival = Math.max(...arrivals.map((e) => e.receivedAt)) - broadcastAt;
+    console.log(
+      `class broadcast through A: all 40 students (A and B) within ${lastArrival.toFixed(1)} ms`,
+    );
     const marker = await post(b, await teacher("t-2", ["c-other"]), {
       testType: "class_broadcast",
       classId: "c-other",
