@@ -26,6 +26,7 @@ export interface LoadClientSink {
 // latin1: one char per byte, so chunk sizes stay byte counts; the markers are ASCII.
 const latin1 = new TextDecoder("latin1");
 const READ_BUFFER_BYTES = 4096;
+const OPEN_TIMEOUT_MS = 20_000;
 
 /** Epoch ms with sub-ms precision, comparable across processes on one machine. */
 export function preciseNow(): number {
@@ -59,7 +60,8 @@ export class LoadClient {
 
   /**
    * Connects and resolves with the HTTP status once the stream is live (first `ping` seen), or
-   * with the refusal's status; 0 when the connection itself failed.
+   * with the refusal's status; 0 when the connection itself failed, -1 when it was not live
+   * within 20 s.
    */
   async open(): Promise<number> {
     const ready = Promise.withResolvers<number>();
@@ -102,7 +104,16 @@ export class LoadClient {
       if (live && !this.#closing) this.#sink.onClosed(this);
       this.close();
     })();
-    return await ready.promise;
+    // A stream that never goes live counts as failed instead of holding the run forever.
+    const timer = setTimeout(() => {
+      ready.resolve(-1);
+      this.close();
+    }, OPEN_TIMEOUT_MS);
+    try {
+      return await ready.promise;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Closes the socket (idempotent). */

@@ -12,7 +12,12 @@
 
 import { parseArgs } from "node:util";
 import { formatTable, formatTwoInstances } from "./report.ts";
-import { type ServerKind, type ServerProcess, startServer } from "./server_process.ts";
+import {
+  killAllServers,
+  type ServerKind,
+  type ServerProcess,
+  startServer,
+} from "./server_process.ts";
 import { runSuite, type SuiteOptions, type SuiteResult } from "./server_suite.ts";
 import { runTwoInstances, type TwoInstanceResult } from "./two_instance_suite.ts";
 
@@ -117,6 +122,13 @@ if (import.meta.main) {
       pair,
     ) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
   );
+  // Bounded in time whatever happens: past the deadline, servers are killed and the run fails.
+  const deadlineMs = smoke ? 120_000 : 40 * 60_000;
+  const deadline = setTimeout(() => {
+    console.error(`Benchmark did not finish within ${deadlineMs / 1000} s: stopping`);
+    killAllServers();
+    Deno.exit(1);
+  }, deadlineMs);
   const secret = crypto.randomUUID() + crypto.randomUUID();
   const runId = `b${Date.now().toString(36)}`;
   const options: Omit<SuiteOptions, "runId"> = {
@@ -195,4 +207,5 @@ if (import.meta.main) {
     ),
   );
   console.log(`results: ${file}`);
+  clearTimeout(deadline);
 }

@@ -31,6 +31,17 @@ export interface ServerSpec {
   denoFlags?: string[];
 }
 
+const running = new Set<Deno.ChildProcess>();
+
+/** SIGKILLs every server still running: the driver's last resort before it exits on a deadline. */
+export function killAllServers(): void {
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+}
+
 /**
  * Spawns a server and waits (at most 30 s) for its `listening on http://…` line.
  *
@@ -50,6 +61,8 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  running.add(child);
+  child.status.then(() => running.delete(child));
   let text = "";
   const listening = Promise.withResolvers<string>();
   const pump = async (stream: ReadableStream<Uint8Array>) => {
