@@ -60,7 +60,7 @@ export function notificationRoutes(deps: FeatureDeps): Hono {
     await deps.store.learnMember(principal.classId!, principal.sub);
     const notifications = await deps.store.listNotifications(
       principal.sub,
-      principal.classId,
+      principal.classId!,
       limit,
     );
     return c.json({ notifications });
@@ -71,7 +71,7 @@ export function notificationRoutes(deps: FeatureDeps): Hono {
     requireStudent(principal, "mark notification read");
     const id = c.req.param("id");
     const found = /^[A-Za-z0-9_-]{1,64}$/.test(id)
-      ? await deps.store.markRead(principal.sub, principal.classId, id)
+      ? await deps.store.markRead(principal.sub, principal.classId!, id)
       : null;
     if (!found) {
       throw new NotFoundError(

@@ -80,13 +80,13 @@ export interface NotificationStore {
   /** The latest notifications of the student and its class, newest first. */
   listNotifications(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     limit: number,
   ): Promise<StoredNotification[]>;
   /** Marks one read for the student; null when the student has no such notification. */
   markRead(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     id: string,
   ): Promise<StoredNotification | null>;
 }

@@ -176,15 +176,15 @@ export class MemoryStore implements FeedStore {
 
   listNotifications(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     limit: number,
   ): Promise<StoredNotification[]> {
     return Promise.resolve(this.#list(studentId, classId, limit));
   }
 
-  #list(studentId: string, classId: string | undefined, limit: number): StoredNotification[] {
+  #list(studentId: string, classId: string, limit: number): StoredNotification[] {
     const mine = this.#notifications.get(studentChannel(studentId)) ?? [];
-    const theirs = classId ? this.#notifications.get(classChannel(classId)) ?? [] : [];
+    const theirs = this.#notifications.get(classChannel(classId)) ?? [];
     const read = this.#read.get(studentId);
     return [...mine, ...theirs]
       .sort((a, b) => b.seq - a.seq)
@@ -194,7 +194,7 @@ export class MemoryStore implements FeedStore {
 
   markRead(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     id: string,
   ): Promise<StoredNotification | null> {
     const visible = this.#list(studentId, classId, 2 * NOTIFICATIONS_KEPT);

@@ -32,7 +32,7 @@ import {
   type StoredNotification,
 } from "./feed_store.ts";
 import { RedisClassLock } from "./redis_class_lock.ts";
-import { LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
+import { KEEP_NOTIFICATION_LUA, LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
 import { SerialQueue } from "./serial_queue.ts";
 
 /** Options of {@link RedisStore}. */
@@ -80,12 +80,13 @@ export class RedisStore implements FeedStore {
       ttlMs: options.lockTtlMs,
       waitMs: options.lockWaitMs,
     });
-    const scripts: Array<[string, string]> = [
-      ["afLearnMember", LEARN_MEMBER_LUA],
-      ["afSetRoster", SET_ROSTER_LUA],
+    const scripts: Array<[string, string, number]> = [
+      ["afLearnMember", LEARN_MEMBER_LUA, 1],
+      ["afSetRoster", SET_ROSTER_LUA, 1],
+      ["afKeepNotification", KEEP_NOTIFICATION_LUA, 2],
     ];
-    for (const [name, lua] of scripts) {
-      if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys: 1, lua });
+    for (const [name, lua, numberOfKeys] of scripts) {
+      if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys, lua });
     }
   }
 
@@ -234,26 +235,39 @@ export class RedisStore implements FeedStore {
       "studentId" in audience ? studentChannel(audience.studentId) : classChannel(audience.classId),
     );
     return this.#bus.publishWith(events, (multi) => {
-      multi.lpush(key, JSON.stringify(notification));
-      multi.ltrim(key, 0, NOTIFICATIONS_KEPT - 1);
+      // Queued before the event's own recording: the prefix is the id issued just before it.
+      (multi as unknown as Scripted).afKeepNotification(
+        this.#keys.lastEventId,
+        key,
+        JSON.stringify(notification),
+        NOTIFICATIONS_KEPT,
+      );
     });
   }
 
   /** Queues the reads of a student's notifications (student list, class list, read set). */
-  #queueNotifications(multi: ReturnType<Redis["multi"]>, studentId: string, classId?: string) {
+  #queueNotifications(multi: ReturnType<Redis["multi"]>, studentId: string, classId: string) {
     multi.lrange(this.#keys.notifications(studentChannel(studentId)), 0, -1);
-    multi.lrange(classId ? this.#keys.notifications(classChannel(classId)) : "", 0, -1);
+    multi.lrange(this.#keys.notifications(classChannel(classId)), 0, -1);
     multi.smembers(this.#keys.notificationsRead(studentId));
   }
 
   #mergeNotifications(mine: string[], theirs: string[], read: string[], limit: number) {
     const readSet = new Set(read);
-    const all = [...mine, ...theirs].map((json) => JSON.parse(json) as Kept);
-    // Lists are newest first; a stable sort by time keeps that order within a millisecond.
-    return all
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
+    const entries = [...mine, ...theirs].map((entry) => {
+      const space = entry.indexOf(" ");
+      return {
+        after: entry.slice(0, space),
+        notification: JSON.parse(entry.slice(space + 1)) as Kept,
+      };
+    });
+    return entries
+      .sort((a, b) => compareEventIds(b.after, a.after))
       .slice(0, limit)
-      .map((n): StoredNotification => ({ ...n, read: readSet.has(n.id) }));
+      .map(({ notification }): StoredNotification => ({
+        ...notification,
+        read: readSet.has(notification.id),
+      }));
   }
 
   async #exec(what: string, multi: ReturnType<Redis["multi"]>): Promise<unknown[]> {
@@ -269,7 +283,7 @@ export class RedisStore implements FeedStore {
 
   async listNotifications(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     limit: number,
   ): Promise<StoredNotification[]> {
     const multi = this.#redis.multi();
@@ -280,7 +294,7 @@ export class RedisStore implements FeedStore {
 
   async markRead(
     studentId: string,
-    classId: string | undefined,
+    classId: string,
     id: string,
   ): Promise<StoredNotification | null> {
     const visible = await this.listNotifications(studentId, classId, 2 * NOTIFICATIONS_KEPT);

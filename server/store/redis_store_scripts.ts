@@ -46,3 +46,16 @@ export const UNLOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `;
+
+/**
+ * Keeps a notification, prefixed with the last event id issued before it ("<id> <json>"): run in
+ * the MULTI that records the notification's event, so the prefix orders notifications of the
+ * student's and the class's lists exactly as their events.
+ * KEYS[1] = last event id key, KEYS[2] = the list. ARGV = json, how many to keep.
+ */
+export const KEEP_NOTIFICATION_LUA = `
+local after = redis.call('GET', KEYS[1]) or '0'
+redis.call('LPUSH', KEYS[2], after .. ' ' .. ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+return 1
+`;

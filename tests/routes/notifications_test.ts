@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { compareEventIds } from "../../server/event_id.ts";
 import { openStream } from "../support/sse_client.ts";
 import type { TestServer } from "../support/test_server.ts";
 import { featureTest, getJson, mark, postJson, record } from "../support/feature_modes.ts";
@@ -166,5 +167,29 @@ featureTest(
     }
     assert.equal((await getJson(url(""), admin)).status, 403);
     assert.equal((await getJson(url(""))).status, 401);
+  },
+);
+
+featureTest(
+  "notifications of the student and of its class are listed in event order",
+  async (server) => {
+    const admin = await server.admin();
+    const sent = await Promise.all(
+      Array.from(
+        { length: 16 },
+        (_, i) => send(server, admin, note(i % 2 ? { studentId: "s-1" } : { classId: "c-1" })),
+      ),
+    );
+    assert.ok(sent.every((r) => r.status === 201));
+    const byEvent = [...sent].sort((a, b) =>
+      compareEventIds(b.body.eventId as string, a.body.eventId as string)
+    )
+      .map((r) => r.body.id);
+    const token = await server.student("s-1", "c-1");
+    const listed = await getJson(`${server.url}/api/students/notifications?limit=50`, token);
+    assert.deepEqual(
+      (listed.body.notifications as Array<{ id: string }>).map((n) => n.id),
+      byEvent,
+    );
   },
 );
