@@ -259,3 +259,36 @@ featureTest(
     assert.ok([...perStudent.values()].every((n) => n === 1));
   },
 );
+
+featureTest(
+  "POST /api/attendance: concurrent marks leave metrics equal to the stored records",
+  async (server) => {
+    const teacher = await server.teacher("t-1", ["c-1"]);
+    const statuses = ["PRESENT", "ABSENT", "SICK", "LEAVE"];
+    const students = ["s-1", "s-2", "s-3", "s-4"];
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        mark(server, teacher, {
+          records: students.map((studentId, s) =>
+            record({ studentId, date: `2026-11-0${2 + (i % 3)}`, status: statuses[(i + s) % 4] })
+          ),
+        })),
+    );
+    assert.ok(responses.every((r) => r.status === 200));
+    const records = (await getJson(`${server.url}/api/attendance?classId=c-1`, teacher)).body
+      .records as Array<{ studentId: string; status: string }>;
+    const events = await eventsOf(server, students);
+    // Every stored record was announced once: one attendance_update per record written.
+    const stored = responses.reduce((n, r) => n + (r.body.stored as number), 0);
+    assert.equal(events.filter((e) => e.type === "attendance_update").length, stored);
+    for (const studentId of students) {
+      const mine = records.filter((r) => r.studentId === studentId);
+      const present = mine.filter((r) => r.status === "PRESENT").length;
+      const last = events.map(envelope).filter((e) =>
+        e.type === "metrics_update" && e.data.studentId === studentId
+      ).at(-1)!;
+      assert.equal(last.data.totalClasses, mine.length);
+      assert.equal(last.data.attendanceRate, Math.round((1000 * present) / mine.length) / 10);
+    }
+  },
+);
