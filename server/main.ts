@@ -183,6 +183,40 @@ Try:
 `);
 }
 
+/**
+ * Builds `dist/widget.js` before serving when it is missing (a fresh clone) or older than the
+ * widget's sources, so the first page load
+ * does not wait for esbuild. Where esbuild cannot run (Deno Deploy), the bundle must be built before
+ * deploying; a failure here is logged and `/widget.js` retries on request.
+ */
+async function buildWidgetIfMissing(): Promise<void> {
+  const bundle = new URL("../dist/widget.js", import.meta.url);
+  const sources = new URL("../widget/", import.meta.url);
+  const builtAt = await Deno.stat(bundle).then((info) => info.mtime?.getTime() ?? 0, () => null);
+  if (builtAt !== null) {
+    let newest = 0;
+    try {
+      for await (const entry of Deno.readDir(sources)) {
+        const modified = (await Deno.stat(new URL(entry.name, sources))).mtime?.getTime() ?? 0;
+        newest = Math.max(newest, modified);
+      }
+    } catch {
+      return; // A deploy that ships the bundle without the sources.
+    }
+    if (newest <= builtAt) return;
+  }
+  try {
+    const builder = new URL("../widget/build.ts", import.meta.url).href;
+    const { buildWidget } = await import(builder) as typeof import("../widget/build.ts");
+    const { gzipBytes } = await buildWidget();
+    console.log(`built dist/widget.js (${(gzipBytes / 1024).toFixed(1)} KB gzipped)`);
+  } catch (error) {
+    console.error(
+      `widget build failed, /widget.js will retry on request: ${(error as Error).message}`,
+    );
+  }
+}
+
 if (import.meta.main) {
   let config: Config;
   try {
@@ -192,6 +226,7 @@ if (import.meta.main) {
     console.error(`Configuration error: ${error.message}`);
     Deno.exit(1);
   }
+  await buildWidgetIfMissing();
   const service = await startService(config);
   console.log(
     `attendance-feed listening on ${service.url} (${config.redisUrl ? "redis" : "memory"} mode)`,
