@@ -47,6 +47,13 @@ const ROWS: Row[] = [
     ratio: true,
   },
   {
+    name: "  of which kernel %",
+    value: (r) => (r.broadcast.cpuSystemMs / r.broadcast.cpuMs) * 100,
+    digits: 0,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "machine load average",
     value: (r) => r.loadAverage,
     digits: 2,

@@ -8,7 +8,7 @@
 
 import { type BenchClaims, mintTokens, students } from "./bench_tokens.ts";
 import type { LatencyHistogram } from "./latency_histogram.ts";
-import { cpuTimeMs, rssBytes } from "./proc_stats.ts";
+import { cpuSplitMs, cpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
@@ -56,6 +56,8 @@ export interface SuiteResult {
     connections: number;
     broadcasts: number;
     cpuMs: number;
+    /** The kernel's share of cpuMs (socket writes, epoll). */
+    cpuSystemMs: number;
     cpuUsPerConnectionPerBroadcast: number;
     outOfOrder: number;
     closedByServer: number;
@@ -173,6 +175,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     await pool.reset();
     const rssStart = await settledRss(server.pid);
     const cpuStart = cpuTimeMs(server.pid);
+    const splitStart = cpuSplitMs(server.pid);
     const loadStart = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
     const started = performance.now();
     for (let k = 0; k < o.broadcasts; k++) {
@@ -181,6 +184,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     }
     const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
     const cpuMs = cpuTimeMs(server.pid) - cpuStart;
+    const splitEnd = cpuSplitMs(server.pid);
     const loadGeneratorCpuMs = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0) - loadStart;
     const durationMs = performance.now() - started;
     const rssEnd = await settledRss(server.pid);
@@ -189,6 +193,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
       connections: live,
       broadcasts: o.broadcasts,
       cpuMs,
+      cpuSystemMs: splitEnd.system - splitStart.system,
       cpuUsPerConnectionPerBroadcast: (cpuMs * 1000) / (live * o.broadcasts),
       outOfOrder: stats.outOfOrder,
       closedByServer: stats.closedByServer,
