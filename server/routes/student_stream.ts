@@ -37,9 +37,11 @@ export function studentStreamRoutes(
       // An absurd cursor is an unknown one: it gets a resync, not an error.
       lastEventId: resumeFrom === undefined ? undefined : resumeFrom.slice(0, 64).trim(),
     });
-    c.req.raw.signal.addEventListener("abort", () => connection.abort("client_closed"), {
-      once: true,
-    });
+    // Deno settles `completed` when the response ends either way (sent in full, or the client went
+    // away): one exit path. Other runtimes fall back to the body stream's own cancel().
+    const info = c.env as Partial<Deno.ServeHandlerInfo> | undefined;
+    const release = () => connection.abort("client_closed");
+    info?.completed?.then(release, release);
     return new Response(connection.body, { headers: SSE_HEADERS });
   });
   return app;
