@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { authenticate } from "../auth/request_token.ts";
 import type { TokenVerifier } from "../auth/token_verifier.ts";
 import { ForbiddenError } from "../errors.ts";
+import type { RosterStore } from "../store/feed_store.ts";
 import type { StudentStreams } from "../streams/student_streams.ts";
 
 /** Response headers of every stream. */
@@ -19,7 +20,11 @@ export const SSE_HEADERS: Record<string, string> = {
 
 /** Mounts the stream route. The handler parses and authorizes; {@link StudentStreams} does the rest. */
 export function studentStreamRoutes(
-  deps: { verifyToken: TokenVerifier; streams: StudentStreams },
+  deps: {
+    verifyToken: TokenVerifier;
+    streams: StudentStreams;
+    store?: Pick<RosterStore, "learnMember">;
+  },
 ): Hono {
   const app = new Hono();
   app.get("/api/students/notifications/sse", async (c) => {
@@ -42,6 +47,10 @@ export function studentStreamRoutes(
     const info = c.env as Partial<Deno.ServeHandlerInfo> | undefined;
     const release = () => connection.abort("client_closed");
     info?.completed?.then(release, release);
+    // Class membership is learned from student tokens too (rankings, class notifications).
+    deps.store?.learnMember(principal.classId!, principal.sub).catch((error) =>
+      console.error("cannot record class membership:", (error as Error)?.message ?? error)
+    );
     return new Response(connection.body, { headers: SSE_HEADERS });
   });
   return app;
