@@ -189,9 +189,13 @@ Deno.test("stream: a student's stream token teaches the roster its class", async
   await using server = await startTestServer();
   const stream = await openStream(server.url, { token: await server.student("s-new", "c-7") });
   await stream.waitFor((e) => e.event === "ping");
-  await eventually(async () => {
-    const roster = await getJson(server.url + "/api/classes/c-7/roster", await server.admin());
-    return (roster.body.studentIds as string[]).includes("s-new");
-  }, 2000, "roster to include the student");
+  await eventually(
+    async () => {
+      const roster = await getJson(server.url + "/api/classes/c-7/roster", await server.admin());
+      return (roster.body.studentIds as string[]).includes("s-new");
+    },
+    2000,
+    "roster to include the student",
+  );
   await stream.close();
 });
