@@ -11,6 +11,9 @@ import { ensureOk } from "./feed_stream.ts";
 
 export type { AttendancePayload, MetricsPayload, NotificationPayload };
 
+/** How long a snapshot request may take before it counts as failed (and is retried). */
+export const SNAPSHOT_TIMEOUT_MS = 15_000;
+
 /** A notification as the snapshot lists it. */
 export type StoredNotification = NotificationPayload & { read?: boolean };
 
@@ -35,14 +38,20 @@ export interface FeedSnapshot {
 export async function loadSnapshot(
   endpoint: string,
   token: string,
-  options: { fetch?: typeof fetch; signal?: AbortSignal; date?: string } = {},
+  options: { fetch?: typeof fetch; signal?: AbortSignal; date?: string; timeoutMs?: number } = {},
 ): Promise<FeedSnapshot | null> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   // The student's own "today" (the service would otherwise use the UTC date).
   const query = options.date ? `?date=${encodeURIComponent(options.date)}` : "";
+  // A snapshot that hangs (a captive portal, a stalled proxy) must not stall the feed: give up and
+  // let the client's backoff retry.
+  const timeout = AbortSignal.timeout?.(options.timeoutMs ?? SNAPSHOT_TIMEOUT_MS);
+  const signal = options.signal && timeout && "any" in AbortSignal
+    ? AbortSignal.any([options.signal, timeout])
+    : options.signal ?? timeout;
   const response = await doFetch(`${endpoint}/api/students/me/summary${query}`, {
     headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-    signal: options.signal,
+    signal,
     cache: "no-store",
   });
   if (response.status === 404) {
