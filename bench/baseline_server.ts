@@ -57,6 +57,12 @@ async function verify(request: Request, key: CryptoKey | null): Promise<Claims |
   }
 }
 
+/**
+ * `BASELINE_PULL=1` gives each stream a `pull` callback and a byte-size strategy, like the
+ * product's SseConnection: an A/B switch to measure what those cost per delivery.
+ */
+const PULL_VARIANT = Deno.env.get("BASELINE_PULL") === "1";
+
 function openStream(classId: string): Response {
   let members = classes.get(classId);
   if (!members) classes.set(classId, members = new Set());
@@ -75,7 +81,8 @@ function openStream(classId: string): Response {
     cancel() {
       set.delete(self);
     },
-  });
+    ...(PULL_VARIANT ? { pull() {} } : {}),
+  }, PULL_VARIANT ? { highWaterMark: 1, size: (chunk) => chunk.byteLength } : undefined);
   return new Response(body, { headers: SSE_HEADERS });
 }
 

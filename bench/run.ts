@@ -116,7 +116,7 @@ if (import.meta.main) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
     Deno.exit(2);
   }
-  // `--env NAME=value` (repeatable): extra settings for the product, e.g. HEARTBEAT_MS.
+  // `--env NAME=value` (repeatable): extra settings for the servers, e.g. HEARTBEAT_MS.
   const productEnv = Object.fromEntries(
     (values.env as string[]).map((
       pair,
@@ -152,17 +152,19 @@ if (import.meta.main) {
   const redisPrefix = `${runId}:`;
   for (const label of labels) {
     const kind: ServerKind = label === "baseline" ? "baseline" : "product";
-    const env: Record<string, string> = label === "baseline" ? { BASELINE_SECRET: secret } : {
-      JWT_SECRET: secret,
-      ENABLE_TEST_ENDPOINT: "true",
-      MAX_CONNECTIONS: "100000",
-      CONNECT_RATE_LIMIT: "1000000",
-      MAX_STREAMS_PER_STUDENT: "10000",
-      ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
-      ...productEnv,
-    };
+    const env: Record<string, string> = label === "baseline"
+      ? { BASELINE_SECRET: secret, ...productEnv }
+      : {
+        JWT_SECRET: secret,
+        ENABLE_TEST_ENDPOINT: "true",
+        MAX_CONNECTIONS: "100000",
+        CONNECT_RATE_LIMIT: "1000000",
+        MAX_STREAMS_PER_STUDENT: "10000",
+        ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+        ...productEnv,
+      };
     const profileLog = `${out}${runId}-${label}.v8.log`;
-    const denoFlags = values.profile && kind === "product"
+    const denoFlags = values.profile
       ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${profileLog}`]
       : [];
     console.log(`${label}: starting`);
@@ -180,7 +182,7 @@ if (import.meta.main) {
       await Promise.all(servers.map((s) => s.stop()));
       if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
     }
-    if (values.profile && kind === "product") await summarizeProfile(profileLog);
+    if (values.profile) await summarizeProfile(profileLog);
   }
   const columns = labels.filter((l) => results[l]).map((label) => ({
     label,
