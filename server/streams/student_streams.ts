@@ -54,6 +54,7 @@ export class StudentStreams {
   #settings: StreamSettings;
   #tracked = new Map<string, TrackedConnection>();
   #draining = false;
+  #pingParts = { at: -1, head: "", tail: "" };
   /** Streams being opened: counted against the cap before they are registered. */
   #opening = 0;
 
@@ -150,7 +151,13 @@ export class StudentStreams {
       });
       this.registry.add(connection);
       connection.sendRetry(this.#settings.retryMs ?? 1000);
-      this.ping(connection);
+      // The second ping comes after a random 50-100 % of the period: streams opened together
+      // (8 a.m., a redeploy) do not heartbeat together ever after.
+      this.ping(
+        connection,
+        Date.now(),
+        Math.round(this.#settings.heartbeatMs * (0.5 + Math.random() / 2)),
+      );
       if (resuming) await this.#replay(connection, channels, request.lastEventId!);
       for (const id of evict) {
         this.tracker.requestClose(id).catch(() => {});
@@ -183,14 +190,21 @@ export class StudentStreams {
     );
   }
 
-  /** Sends one heartbeat to a stream and schedules the next. */
-  ping(connection: SseConnection, now = Date.now()): void {
-    const at = new Date(now).toISOString();
-    connection.sendControl(
-      "ping",
-      `{"type":"ping","data":{"timestamp":"${at}","connectionId":"${connection.id}","heartbeatMs":${this.#settings.heartbeatMs}},"timestamp":"${at}"}`,
-    );
-    connection.nextPingAt = now + this.#settings.heartbeatMs;
+  /**
+   * Sends one heartbeat to a stream and schedules the next, `heartbeatMs` later (or `nextInMs`).
+   * The envelope's fixed parts are formatted once per instant, not once per stream.
+   */
+  ping(connection: SseConnection, now = Date.now(), nextInMs = this.#settings.heartbeatMs): void {
+    if (this.#pingParts.at !== now) {
+      const at = new Date(now).toISOString();
+      this.#pingParts = {
+        at: now,
+        head: `{"type":"ping","data":{"timestamp":"${at}","connectionId":"`,
+        tail: `","heartbeatMs":${this.#settings.heartbeatMs}},"timestamp":"${at}"}`,
+      };
+    }
+    connection.sendControl("ping", this.#pingParts.head + connection.id + this.#pingParts.tail);
+    connection.nextPingAt = now + nextInMs;
   }
 
   /** Tells every stream to reconnect after `retryAfterMs`, ends them, and refuses new ones. */
