@@ -139,8 +139,8 @@ if (import.meta.main) {
     workers,
     concurrency: 64,
     classRounds: smoke ? 5 : 50,
-    probes: smoke ? 10 : 50,
-    probeGapMs: smoke ? 50 : 300,
+    probes: smoke ? 10 : 200,
+    probeGapMs: smoke ? 50 : 75,
     log: (line) => console.log(line),
   };
   console.log(
