@@ -24,8 +24,8 @@ export interface Config {
   connectRateLimit: number;
   maxStreamsPerStudent: number;
   maxConnections: number;
-  /** Unsent bytes a stream may queue before its client counts as too slow. */
-  maxQueueBytes: number;
+  /** Unsent frames a stream may queue before its client counts as too slow. */
+  maxQueuedEvents: number;
   enableTestEndpoint: boolean;
   redisUrl?: string;
   redisPrefix: string;
@@ -141,7 +141,7 @@ export function parseConfig(env: Env): Config {
     connectRateLimit: integer(env, "CONNECT_RATE_LIMIT", 10, 1, 1_000_000),
     maxStreamsPerStudent: integer(env, "MAX_STREAMS_PER_STUDENT", 5, 1, 10_000),
     maxConnections: integer(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
-    maxQueueBytes: integer(env, "MAX_QUEUE_BYTES", 1_048_576, 1024, 1 << 30),
+    maxQueuedEvents: integer(env, "MAX_QUEUED_EVENTS", 2048, 16, 1_000_000),
     enableTestEndpoint: flag(env, "ENABLE_TEST_ENDPOINT") ?? demo,
     redisUrl,
     redisPrefix,

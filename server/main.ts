@@ -104,7 +104,7 @@ export async function startService(config: Config): Promise<RunningService> {
       heartbeatMs: config.heartbeatMs,
       maxConnections: config.maxConnections,
       maxStreamsPerStudent: config.maxStreamsPerStudent,
-      maxQueueBytes: config.maxQueueBytes,
+      maxQueuedEvents: config.maxQueuedEvents,
     },
   });
   const stopHeartbeat = startHeartbeat(streams, {

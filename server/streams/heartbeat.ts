@@ -37,7 +37,7 @@ export function sweepStreams(
         feedEvent("close", { reason: "token_expired", reconnect: true }, new Date(now)),
       );
       connection.end("token_expired", { event: "close", json });
-    } else if (connection.isStale(options.staleMs)) {
+    } else if (connection.isStale(options.staleMs, now)) {
       connection.abort("stale");
     } else if (now >= connection.nextPingAt) {
       streams.ping(connection, now);

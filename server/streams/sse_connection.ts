@@ -20,8 +20,8 @@ export interface SseConnectionOptions {
   classId: string;
   /** Token expiry, ms since epoch: the stream ends itself then. */
   expiresAt: number;
-  /** Unsent bytes allowed before the client counts as too slow and is cut off. */
-  maxQueueBytes: number;
+  /** Unsent frames allowed before the client counts as too slow and is cut off. */
+  maxQueuedEvents: number;
   /** Live deliveries held while the replay is read; more than this cuts the client off. */
   maxReplayBuffer?: number;
   now?: () => number;
@@ -45,35 +45,37 @@ export class SseConnection {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   #ended: EndReason | null = null;
   #onEnd: Array<(reason: EndReason) => void> = [];
-  #maxQueueBytes: number;
+  #maxQueuedEvents: number;
   #maxReplayBuffer: number;
   #now: () => number;
   /** Live deliveries held back while replaying; null once live. */
   #held: Delivery[] | null = null;
   /** Drop live deliveries up to this id (already replayed); cleared once one passes. */
   #skipThrough: string | null = null;
-  /** Since when bytes have sat unread in the queue (null while the reader keeps up). */
-  #queuedSince: number | null = null;
+  /** Frames enqueued so far; with the queue length it tells how many the client has taken. */
+  #written = 0;
+  /** Frames taken by the client at the last progress check, and when that count last moved. */
+  #takenAtCheck = 0;
+  #progressAt: number;
 
   constructor(options: SseConnectionOptions) {
     this.id = options.id;
     this.studentId = options.studentId;
     this.classId = options.classId;
     this.expiresAt = options.expiresAt;
-    this.#maxQueueBytes = options.maxQueueBytes;
+    this.#maxQueuedEvents = options.maxQueuedEvents;
     this.#maxReplayBuffer = options.maxReplayBuffer ?? 10_000;
     this.#now = options.now ?? Date.now;
     this.connectedAt = this.#now();
+    this.#progressAt = this.connectedAt;
     this.body = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
       },
-      // Called whenever the reader has drained the queue: the client is keeping up.
-      pull: () => {
-        this.#queuedSince = null;
-      },
+      // No pull() and no size(): either would add a callback (and promise work) per frame per
+      // stream on the fan-out path. Queue length and progress are sampled instead.
       cancel: () => this.#finish("client_closed"),
-    }, { highWaterMark: 1, size: (chunk) => chunk.byteLength });
+    });
   }
 
   /** True once the stream has ended for any reason. */
@@ -81,8 +83,9 @@ export class SseConnection {
     return this.#ended !== null;
   }
 
-  /** Bytes enqueued but not yet taken by the client. */
-  get queuedBytes(): number {
+  /** Frames enqueued but not yet taken by the client. */
+  get queuedEvents(): number {
+    // Default strategy: desiredSize = highWaterMark (1) - queued chunks.
     const desired = this.#controller.desiredSize;
     return desired === null ? 0 : Math.max(0, 1 - desired);
   }
@@ -93,9 +96,19 @@ export class SseConnection {
     else this.#onEnd.push(callback);
   }
 
-  /** True when bytes have waited unread for at least `staleMs`. */
-  isStale(staleMs: number): boolean {
-    return this.#queuedSince !== null && this.#now() - this.#queuedSince >= staleMs;
+  /**
+   * Samples progress (the heartbeat sweep calls it every tick): true when frames have waited in
+   * the queue and the client has taken none of them for at least `staleMs`.
+   */
+  isStale(staleMs: number, now = this.#now()): boolean {
+    const queued = this.queuedEvents;
+    const taken = this.#written - queued;
+    if (queued === 0 || taken !== this.#takenAtCheck) {
+      this.#takenAtCheck = taken;
+      this.#progressAt = now;
+      return false;
+    }
+    return now - this.#progressAt >= staleMs;
   }
 
   /** Sends the `retry:` hint. */
@@ -177,9 +190,8 @@ export class SseConnection {
   /** The hot path of fan-out: one check of the queue, one enqueue. */
   #write(bytes: Uint8Array): void {
     if (this.#ended) return;
-    // desiredSize = highWaterMark (1) - queued bytes.
-    const queued = 1 - (this.#controller.desiredSize ?? 1);
-    if (queued > this.#maxQueueBytes) {
+    // desiredSize = highWaterMark (1) - queued frames.
+    if (1 - this.#controller.desiredSize! > this.#maxQueuedEvents) {
       // A client that cannot keep up is cut off rather than buffered without limit.
       this.abort("too_slow");
       return;
@@ -190,9 +202,7 @@ export class SseConnection {
       this.#finish("client_closed");
       return;
     }
-    if (this.#queuedSince === null && this.#controller.desiredSize! < 1) {
-      this.#queuedSince = this.#now();
-    }
+    this.#written++;
   }
 
   #finish(reason: EndReason): void {

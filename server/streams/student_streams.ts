@@ -21,7 +21,7 @@ export interface StreamSettings {
   heartbeatMs: number;
   maxConnections: number;
   maxStreamsPerStudent: number;
-  maxQueueBytes: number;
+  maxQueuedEvents: number;
   /** `retry:` hint sent on connect. */
   retryMs?: number;
 }
@@ -124,7 +124,7 @@ export class StudentStreams {
       studentId: request.studentId,
       classId: request.classId,
       expiresAt: request.expiresAt,
-      maxQueueBytes: this.#settings.maxQueueBytes,
+      maxQueuedEvents: this.#settings.maxQueuedEvents,
     });
     const channels = [studentChannel(request.studentId), classChannel(request.classId)];
     connection.onEnd(() => {

@@ -15,7 +15,7 @@ function streamsUnderTest() {
       heartbeatMs: 1000,
       maxConnections: 10,
       maxStreamsPerStudent: 5,
-      maxQueueBytes: 1 << 20,
+      maxQueuedEvents: 1000,
     },
   });
 }
@@ -40,7 +40,7 @@ Deno.test("sweepStreams() pings only the streams that are due", async () => {
   assert.match(await readText(connection.body, reader), /^retry: 1000/);
   assert.match(await readText(connection.body, reader), /event: ping/);
   sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt - 1);
-  assert.equal(connection.queuedBytes, 0);
+  assert.equal(connection.queuedEvents, 0);
   sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt);
   assert.match(await readText(connection.body, reader), /event: ping/);
   reader.releaseLock();

@@ -35,7 +35,7 @@ async function flood(server: TestServer, studentId: string, done: () => boolean)
 }
 
 Deno.test("slow client: a client whose queue exceeds the bound is disconnected; others are not", async () => {
-  await using server = await startTestServer({ MAX_QUEUE_BYTES: "65536", STALE_MS: "600000" });
+  await using server = await startTestServer({ MAX_QUEUED_EVENTS: "64", STALE_MS: "600000" });
   const registry = server.internals.streams.registry;
   const slow = await connectWithoutReading(server, await server.student("slow", "c-1"));
   const healthy = await openStream(server.url, { token: await server.student("ok", "c-1") });
@@ -60,17 +60,17 @@ Deno.test("stale client: no successful write for STALE_MS removes the client", a
   );
   const connection = registry.forStudent("stale")[0];
   // Keep the queue from ever draining, as live traffic to a dead client would: top it up whenever
-  // the kernel's socket buffers have absorbed it, staying under MAX_QUEUE_BYTES. Once the kernel
+  // the kernel's socket buffers have absorbed it, staying under MAX_QUEUED_EVENTS. Once the kernel
   // buffers are full, no write succeeds any more and the stale timer runs out.
   const startedAt = Date.now();
   let queuedAt = Infinity;
   while (!connection.ended && Date.now() - startedAt < 15_000) {
-    if (connection.queuedBytes < 200_000) {
+    if (connection.queuedEvents < 25) {
       await server.internals.bus.publish(
         Array.from({ length: 20 }, () => ({ channel: studentChannel("stale"), event: big })),
       );
     }
-    if (connection.queuedBytes > 0) queuedAt = Math.min(queuedAt, Date.now());
+    if (connection.queuedEvents > 0) queuedAt = Math.min(queuedAt, Date.now());
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.ok(connection.ended, "stale client removed");
