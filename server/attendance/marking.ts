@@ -144,6 +144,15 @@ async function planWrite(
     if (!touchedDates.has(key)) touchedDates.set(key, new Set());
     touchedDates.get(key)!.add(record.date);
   };
+  // Read every touched pair's tallies at once: the Redis store's reads then share one round trip
+  // (ioredis pipelines concurrent commands) instead of one per student.
+  const pairs = new Map<string, AttendanceRecord>();
+  for (const { record, previous } of changes) {
+    for (const r of previous ? [previous, record] : [record]) {
+      pairs.set(pairKey(r.classId, r.studentId), r);
+    }
+  }
+  await Promise.all([...pairs.values()].map((r) => touch(r.classId, r.studentId)));
   for (const { record, previous } of changes) {
     if (previous) await adjust(previous, -1);
     await adjust(record, +1);
