@@ -132,23 +132,28 @@ export class StudentStreams {
     });
     const resuming = request.lastEventId !== undefined;
     if (resuming) connection.holdLive();
+    const tracked: TrackedConnection = {
+      id: connection.id,
+      studentId: request.studentId,
+      classId: request.classId,
+      instanceId: this.#settings.instanceId,
+      connectedAt: connection.connectedAt,
+    };
+    // Registered before tracking starts, so a stream that fails half-way is untracked too
+    // (closing an entry that was never opened is harmless).
+    connection.onEnd(() => {
+      this.#tracked.delete(connection.id);
+      this.tracker.close(tracked).catch((error) =>
+        console.error("connection tracking cleanup failed:", error?.message ?? error)
+      );
+    });
     try {
-      await Promise.all(channels.map((channel) => this.fanout.join(channel, connection)));
-      const tracked: TrackedConnection = {
-        id: connection.id,
-        studentId: request.studentId,
-        classId: request.classId,
-        instanceId: this.#settings.instanceId,
-        connectedAt: connection.connectedAt,
-      };
-      const evict = await this.tracker.open(tracked, this.#settings.maxStreamsPerStudent);
+      // Tracking and subscribing are independent: one round trip for both in Redis mode.
+      const [evict] = await Promise.all([
+        this.tracker.open(tracked, this.#settings.maxStreamsPerStudent),
+        ...channels.map((channel) => this.fanout.join(channel, connection)),
+      ]);
       this.#tracked.set(connection.id, tracked);
-      connection.onEnd(() => {
-        this.#tracked.delete(connection.id);
-        this.tracker.close(tracked).catch((error) =>
-          console.error("connection tracking cleanup failed:", error?.message ?? error)
-        );
-      });
       this.registry.add(connection);
       connection.sendRetry(this.#settings.retryMs ?? 1000);
       // The second ping comes after a random 50-100 % of the period: streams opened together
