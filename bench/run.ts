@@ -3,7 +3,8 @@
  * one run and prints every figure with its ratio product/baseline. JSON lands in bench/results/.
  *
  * Flags: `--smoke` (a few hundred connections, < 60 s), `--connections N`, `--broadcasts N`,
- * `--workers N`, `--gap-ms N`, `--servers baseline,memory,redis`, `--redis-url URL`, `--out DIR`,
+ * `--workers N`, `--gap-ms N`, `--servers baseline,memory,redis,redis2`, `--redis-url URL`
+ * (default `private`: a redis-server of its own on a free port), `--out DIR`,
  * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--env NAME=value`
  * (extra product setting, repeatable).
  *
@@ -11,6 +12,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { type PrivateRedis, startPrivateRedis } from "./private_redis.ts";
 import { formatTable, formatTwoInstances } from "./report.ts";
 import {
   killAllServers,
@@ -93,7 +95,7 @@ if (import.meta.main) {
       servers: { type: "string" },
       "redis-url": {
         type: "string",
-        default: Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379",
+        default: "private",
       },
       out: { type: "string", default: new URL("./results/", import.meta.url).pathname },
       profile: { type: "boolean", default: false },
@@ -107,13 +109,21 @@ if (import.meta.main) {
   const broadcasts = Number(values.broadcasts ?? (smoke ? 10 : 100));
   const workers = Number(values.workers ?? Math.max(2, Math.ceil(connections / 2500)));
   const gapMs = Number(values["gap-ms"] ?? Math.max(20, Math.round(connections * 0.03)));
-  const redisUrl = values["redis-url"]!;
+  // A private redis-server by default: a shared one carries other users' slow scripts.
+  let privateRedis: PrivateRedis | null = null;
+  let redisUrl = values["redis-url"]!;
+  if (redisUrl === "private") {
+    const wanted = values.servers ? values.servers.includes("redis") : !smoke;
+    if (wanted) privateRedis = await startPrivateRedis();
+    redisUrl = privateRedis?.url ?? Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
+  }
   const redisUp = await redisReachable(redisUrl);
   const labels =
     (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis,redis2"))
       .split(",").map((s) => s.trim()) as Label[];
   if (labels.some((l) => l.startsWith("redis")) && !redisUp) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
+    await privateRedis?.stop();
     Deno.exit(2);
   }
   // `--env NAME=value` (repeatable): extra settings for the servers, e.g. HEARTBEAT_MS.
@@ -127,6 +137,7 @@ if (import.meta.main) {
   const deadline = setTimeout(() => {
     console.error(`Benchmark did not finish within ${deadlineMs / 1000} s: stopping`);
     killAllServers();
+    if (privateRedis) Deno.kill(privateRedis.pid, "SIGKILL");
     Deno.exit(1);
   }, deadlineMs);
   const secret = crypto.randomUUID() + crypto.randomUUID();
@@ -150,39 +161,43 @@ if (import.meta.main) {
   const results: Partial<Record<Label, SuiteResult>> = {};
   let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
-  for (const label of labels) {
-    const kind: ServerKind = label === "baseline" ? "baseline" : "product";
-    const env: Record<string, string> = label === "baseline"
-      ? { BASELINE_SECRET: secret, ...productEnv }
-      : {
-        JWT_SECRET: secret,
-        ENABLE_TEST_ENDPOINT: "true",
-        MAX_CONNECTIONS: "100000",
-        CONNECT_RATE_LIMIT: "1000000",
-        MAX_STREAMS_PER_STUDENT: "10000",
-        ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
-        ...productEnv,
-      };
-    const profileLog = `${out}${runId}-${label}.v8.log`;
-    const denoFlags = values.profile
-      ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${profileLog}`]
-      : [];
-    console.log(`${label}: starting`);
-    const servers: ServerProcess[] = [];
-    try {
-      servers.push(await startServer({ kind, env, denoFlags }));
-      const suite = { ...options, runId: `${runId}${label[0]}${label.length}` };
-      if (label === "redis2") {
-        servers.push(await startServer({ kind, env }));
-        twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
-      } else {
-        results[label] = await runSuite(servers[0], suite);
+  try {
+    for (const label of labels) {
+      const kind: ServerKind = label === "baseline" ? "baseline" : "product";
+      const env: Record<string, string> = label === "baseline"
+        ? { BASELINE_SECRET: secret, ...productEnv }
+        : {
+          JWT_SECRET: secret,
+          ENABLE_TEST_ENDPOINT: "true",
+          MAX_CONNECTIONS: "100000",
+          CONNECT_RATE_LIMIT: "1000000",
+          MAX_STREAMS_PER_STUDENT: "10000",
+          ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+          ...productEnv,
+        };
+      const profileLog = `${out}${runId}-${label}.v8.log`;
+      const denoFlags = values.profile
+        ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${profileLog}`]
+        : [];
+      console.log(`${label}: starting`);
+      const servers: ServerProcess[] = [];
+      try {
+        servers.push(await startServer({ kind, env, denoFlags }));
+        const suite = { ...options, runId: `${runId}${label[0]}${label.length}` };
+        if (label === "redis2") {
+          servers.push(await startServer({ kind, env }));
+          twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
+        } else {
+          results[label] = await runSuite(servers[0], suite);
+        }
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+        if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
       }
-    } finally {
-      await Promise.all(servers.map((s) => s.stop()));
-      if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
+      if (values.profile) await summarizeProfile(profileLog);
     }
-    if (values.profile) await summarizeProfile(profileLog);
+  } finally {
+    await privateRedis?.stop();
   }
   const columns = labels.filter((l) => results[l]).map((label) => ({
     label,
@@ -199,7 +214,12 @@ if (import.meta.main) {
     JSON.stringify(
       {
         machine: machine(),
-        options: { ...options, secret: undefined, productEnv },
+        options: {
+          ...options,
+          secret: undefined,
+          productEnv,
+          redis: privateRedis ? "private" : new URL(redisUrl).host,
+        },
         results,
         twoInstances,
         table,

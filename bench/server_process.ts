@@ -69,7 +69,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       // Keep the start and the latest output only: a server may log a lot under load.
-      text = (text + decoder.decode(chunk, { stream: true })).slice(-20_000);
+      text = (text + decoder.decode(chunk, { stream: true })).slice(-200_000);
       const match = /listening on (http:\/\/\S+)/.exec(text);
       if (match) listening.resolve(match[1]);
     }
