@@ -83,7 +83,15 @@ function machine() {
   };
 }
 
+/** The V8 flags in `deno task start` (deno.json), so the benchmark measures the product as run. */
+async function startTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const start: string = config.tasks?.start ?? "";
+  return [...start.matchAll(/--v8-flags=(\S+)/g)].flatMap((m) => m[1].split(","));
+}
+
 if (import.meta.main) {
+  const productionV8Flags = await startTaskV8Flags();
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -176,16 +184,21 @@ if (import.meta.main) {
           ...productEnv,
         };
       const profileLog = `${out}${runId}-${label}.v8.log`;
-      const denoFlags = values.profile
-        ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${profileLog}`]
-        : [];
+      // The product runs with the V8 flags of `deno task start`, as deployed.
+      const v8Flags = [
+        ...(kind === "baseline" ? [] : productionV8Flags),
+        ...(values.profile
+          ? ["--prof", "--no-logfile-per-isolate", `--logfile=${profileLog}`]
+          : []),
+      ];
+      const denoFlags = v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : [];
       console.log(`${label}: starting`);
       const servers: ServerProcess[] = [];
       try {
         servers.push(await startServer({ kind, env, denoFlags }));
         const suite = { ...options, runId: `${runId}${label[0]}${label.length}` };
         if (label === "redis2") {
-          servers.push(await startServer({ kind, env }));
+          servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
         } else {
           results[label] = await runSuite(servers[0], suite);
