@@ -6,6 +6,7 @@
  * @module
  */
 
+import { eventually } from "../support/test_server.ts";
 import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
 
@@ -108,16 +109,12 @@ function waitReady(
 }
 
 /** Polls `check` every 10 ms until it is true, failing after `timeoutMs`. */
-export async function until(
+export function until(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 3000,
   what = "condition",
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return eventually(check, timeoutMs, what);
 }
 
 /** A `redis-server` started by a test, on a free port, stopped by its PID. */
