@@ -118,6 +118,18 @@ export async function markAttendance(
   });
 }
 
+/** `a + sign × b`, field by field. */
+function addTallies(a: Tally, b: Tally, sign: number): Tally {
+  return {
+    present: a.present + sign * b.present,
+    absent: a.absent + sign * b.absent,
+    sick: a.sick + sign * b.sick,
+    leave: a.leave + sign * b.leave,
+  };
+}
+
+const isZero = (t: Tally) => t.present === 0 && t.absent === 0 && t.sick === 0 && t.leave === 0;
+
 /**
  * New tallies and counts of every (class, student) a change touches, and the metrics of every
  * student whose numbers move — classmates included — at most one payload per student.
@@ -127,61 +139,62 @@ async function planWrite(
   changes: Change[],
 ): Promise<{ write: MarkWrite; metrics: MetricsPayload[] }> {
   const { store } = deps;
-  const days = new Map<string, Map<string, Tally>>();
-  const touch = async (classId: string, studentId: string) => {
-    const key = pairKey(classId, studentId);
-    if (!days.has(key)) days.set(key, await store.dayTallies(classId, studentId));
-    return days.get(key)!;
-  };
-  const touchedDates = new Map<string, Set<string>>();
-  const adjust = async (record: AttendanceRecord, delta: number) => {
-    const tallies = await touch(record.classId, record.studentId);
-    tallies.set(
-      record.date,
-      addToTally(tallies.get(record.date) ?? emptyTally(), record.status, delta),
-    );
-    const key = pairKey(record.classId, record.studentId);
-    if (!touchedDates.has(key)) touchedDates.set(key, new Set());
-    touchedDates.get(key)!.add(record.date);
-  };
-  // Read every touched pair's tallies at once: the Redis store's reads then share one round trip
-  // (ioredis pipelines concurrent commands) instead of one per student.
-  const pairs = new Map<string, AttendanceRecord>();
-  for (const { record, previous } of changes) {
-    for (const r of previous ? [previous, record] : [record]) {
-      pairs.set(pairKey(r.classId, r.studentId), r);
-    }
-  }
-  await Promise.all([...pairs.values()].map((r) => touch(r.classId, r.studentId)));
-  for (const { record, previous } of changes) {
-    if (previous) await adjust(previous, -1);
-    await adjust(record, +1);
-  }
-
   const write: MarkWrite = { records: changes.map((c) => c.record), days: [], counts: [] };
+  // Net change of each (class, student, date) tally. A re-mark that keeps its class and status
+  // (a subject edit) cancels out: it moves no tally, count or metric, so it reads and writes none.
+  const deltas = new Map<string, Map<string, Tally>>();
+  const adjust = (record: AttendanceRecord, delta: number) => {
+    const key = pairKey(record.classId, record.studentId);
+    if (!deltas.has(key)) deltas.set(key, new Map());
+    const dates = deltas.get(key)!;
+    dates.set(
+      record.date,
+      addToTally(dates.get(record.date) ?? emptyTally(), record.status, delta),
+    );
+  };
+  for (const { record, previous } of changes) {
+    if (previous) adjust(previous, -1);
+    adjust(record, +1);
+  }
+  for (const [key, dates] of deltas) {
+    for (const [date, delta] of dates) if (isZero(delta)) dates.delete(date);
+    if (dates.size === 0) deltas.delete(key);
+  }
+  if (deltas.size === 0) return { write, metrics: [] };
+
+  // Every read at once: the Redis store's reads then share one round trip (ioredis writes
+  // concurrent commands back to back) instead of one per student and class.
+  const pairs = [...deltas.keys()].map((key) => key.split("\u0000") as [string, string]);
+  const classIds = [...new Set(pairs.map(([classId]) => classId))];
+  const [days, counts] = await Promise.all([
+    Promise.all(pairs.map(([classId, studentId]) => store.dayTallies(classId, studentId))),
+    Promise.all(classIds.map((classId) => store.classCounts(classId))),
+  ]);
+
   const newCounts = new Map<string, Map<string, StudentCounts | null>>();
-  for (const [key, tallies] of days) {
-    const [classId, studentId] = key.split("\u0000");
-    for (const date of touchedDates.get(key) ?? []) {
-      const tally = tallies.get(date)!;
+  pairs.forEach(([classId, studentId], i) => {
+    const tallies = days[i];
+    for (const [date, delta] of deltas.get(pairKey(classId, studentId))!) {
+      const tally = addTallies(tallies.get(date) ?? emptyTally(), delta, 1);
       const empty = totalClasses(tally) === 0;
       if (empty) tallies.delete(date);
+      else tallies.set(date, tally);
       write.days.push({ classId, studentId, date, tally: empty ? null : tally });
     }
-    const counts = tallies.size === 0 ? null : summarizeDays(tallies);
-    write.counts.push({ classId, studentId, counts });
+    const summary = tallies.size === 0 ? null : summarizeDays(tallies);
+    write.counts.push({ classId, studentId, counts: summary });
     if (!newCounts.has(classId)) newCounts.set(classId, new Map());
-    newCounts.get(classId)!.set(studentId, counts);
-  }
+    newCounts.get(classId)!.set(studentId, summary);
+  });
 
   // A student's own class for this request: the class of its last posted record.
   const homeClass = new Map(changes.map((c) => [c.record.studentId, c.record.classId]));
   const metrics = new Map<string, MetricsPayload>();
-  for (const [classId, overrides] of newCounts) {
-    const before = await store.classCounts(classId);
+  classIds.forEach((classId, i) => {
+    const before = counts[i];
     const after = new Map(before);
-    for (const [studentId, counts] of overrides) {
-      if (counts) after.set(studentId, counts);
+    for (const [studentId, summary] of newCounts.get(classId)!) {
+      if (summary) after.set(studentId, summary);
       else after.delete(studentId);
     }
     const oldMetrics = classMetrics(before, deps.excusedAbsences);
@@ -191,6 +204,6 @@ async function planWrite(
       if (home !== undefined && home !== classId) continue;
       metrics.set(studentId, payload);
     }
-  }
+  });
   return { write, metrics: [...metrics.values()] };
 }

@@ -49,12 +49,25 @@ export class RedisClassLock {
     try {
       for (const classId of [...new Set(classIds)].sort()) {
         const key = this.#keys.attendanceLock(classId);
-        const deadline = Date.now() + this.#waitMs;
+        const started = Date.now();
+        let attempts = 0;
         while (!(await this.#acquire(key, token))) {
-          if (Date.now() > deadline) {
+          if (Date.now() > started + this.#waitMs) {
             throw new UnavailableError(`Cannot mark attendance: class ${classId} is busy`, 1);
           }
-          await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+          // A mark holds a class for a few ms: retry soon, then back off (jittered) to 10-30 ms.
+          const spread = Math.min(2 ** attempts, 20);
+          await new Promise((resolve) => setTimeout(resolve, spread / 2 + Math.random() * spread));
+          attempts++;
+        }
+        // Sequential marks never wait here (the release is awaited before the answer); a wait
+        // means another mark of the class ran at the same time, on this instance or another.
+        if (attempts > 0) {
+          console.warn(
+            `marking: class ${classId} was busy, waited ${
+              Date.now() - started
+            } ms (${attempts} retries)`,
+          );
         }
         held.push(key);
       }
