@@ -71,8 +71,7 @@ export async function markAttendance(
     );
   }
   const records = inputs.map((r): AttendanceRecord => ({ ...r, markedBy: principal.sub }));
-  return await deps.store.exclusive(classIds, async () => {
-    const stored = await deps.store.getRecords(records);
+  return await deps.store.exclusive(classIds, records, async (stored) => {
     const changes: Change[] = [];
     records.forEach((record, i) => {
       const previous = stored[i];

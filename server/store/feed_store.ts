@@ -43,7 +43,12 @@ export interface RecordFilter {
 
 /** Attendance records and the per-class summaries metrics are computed from. */
 export interface AttendanceStore {
-  exclusive<T>(classIds: string[], fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` holding `classIds`, with the records stored at `keys` as read under the hold. */
+  exclusive<T>(
+    classIds: string[],
+    keys: RecordKey[],
+    fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
+  ): Promise<T>;
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>>;
   dayTallies(classId: string, studentId: string): Promise<Map<string, Tally>>;
   classCounts(classId: string): Promise<Map<string, StudentCounts>>;

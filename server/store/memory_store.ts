@@ -58,9 +58,13 @@ export class MemoryStore implements FeedStore {
     this.#bus = bus;
   }
 
-  exclusive<T>(_classIds: string[], fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(
+    _classIds: string[],
+    keys: RecordKey[],
+    fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
+  ): Promise<T> {
     // One process: serializing every mark is simplest and marks take well under a millisecond.
-    return this.#queue.run(fn);
+    return this.#queue.run(async () => fn(await this.getRecords(keys)));
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {

@@ -42,16 +42,28 @@ export class RedisClassLock {
     }
   }
 
-  /** Runs `fn` holding every class's lock; throws UnavailableError (503) when one stays busy. */
-  async run<T>(classIds: string[], fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` holding every class's lock; throws UnavailableError (503) when one stays busy.
+   * `acquireLast`, when given, takes the last lock instead of a plain `SET NX PX` (resolving true
+   * when it did), so that a caller can read what it needs in the same round trip.
+   */
+  async run<T>(
+    classIds: string[],
+    fn: () => Promise<T>,
+    acquireLast?: (key: string, token: string, ttlMs: number) => Promise<boolean>,
+  ): Promise<T> {
     const token = crypto.randomUUID();
     const held: string[] = [];
     try {
-      for (const classId of [...new Set(classIds)].sort()) {
+      const sorted = [...new Set(classIds)].sort();
+      for (const classId of sorted) {
         const key = this.#keys.attendanceLock(classId);
+        const acquire = acquireLast && classId === sorted.at(-1)
+          ? () => acquireLast(key, token, this.#ttlMs)
+          : () => this.#redis.set(key, token, "PX", this.#ttlMs, "NX").then((r) => r === "OK");
         const started = Date.now();
         let attempts = 0;
-        while (!(await this.#acquire(key, token))) {
+        while (!(await this.#acquire(acquire))) {
           if (Date.now() > started + this.#waitMs) {
             throw new UnavailableError(`Cannot mark attendance: class ${classId} is busy`, 1);
           }
@@ -76,13 +88,13 @@ export class RedisClassLock {
       const unlock =
         (this.#redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)
           .afUnlock;
-      for (const key of held) await unlock.call(this.#redis, key, token).catch(() => {});
+      await Promise.all(held.map((key) => unlock.call(this.#redis, key, token).catch(() => {})));
     }
   }
 
-  async #acquire(key: string, token: string): Promise<boolean> {
+  async #acquire(attempt: () => Promise<boolean>): Promise<boolean> {
     try {
-      return await this.#redis.set(key, token, "PX", this.#ttlMs, "NX") === "OK";
+      return await attempt();
     } catch (error) {
       throw new BusUnavailableError(
         `Cannot mark attendance: Redis is unavailable (${describeRedisError(error)})`,

@@ -35,6 +35,7 @@ import { RedisClassLock } from "./redis_class_lock.ts";
 import {
   KEEP_NOTIFICATION_LUA,
   LEARN_MEMBER_LUA,
+  LOCK_AND_READ_LUA,
   SET_ROSTER_LUA,
   WRITE_MARK_LUA,
 } from "./redis_store_scripts.ts";
@@ -93,9 +94,11 @@ export class RedisStore implements FeedStore {
     for (const [name, lua, numberOfKeys] of scripts) {
       if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys, lua });
     }
-    // Its number of keys varies: given first on each call.
-    if (!("afWriteMark" in this.#redis)) {
-      this.#redis.defineCommand("afWriteMark", { lua: WRITE_MARK_LUA });
+    // Their number of keys varies: given first on each call.
+    for (
+      const [name, lua] of [["afWriteMark", WRITE_MARK_LUA], ["afLockAndRead", LOCK_AND_READ_LUA]]
+    ) {
+      if (!(name in this.#redis)) this.#redis.defineCommand(name, { lua });
     }
   }
 
@@ -116,9 +119,25 @@ export class RedisStore implements FeedStore {
     }
   }
 
-  exclusive<T>(classIds: string[], fn: () => Promise<T>): Promise<T> {
+  exclusive<T>(
+    classIds: string[],
+    keys: RecordKey[],
+    fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
+  ): Promise<T> {
+    let stored: Array<AttendanceRecord | null> = [];
+    // The script that takes the last class's lock reads the records under it: one round trip.
+    const acquireLast = async (lock: string, token: string, ttlMs: number) => {
+      const args: (string | number)[] = [1 + keys.length, lock];
+      for (const k of keys) args.push(this.#keys.attendanceRecords(k.studentId));
+      args.push(token, ttlMs);
+      for (const k of keys) args.push(recordSlot(k));
+      const reply = await this.#scripts.afLockAndRead(...args) as Array<string | null> | null;
+      if (reply === null) return false;
+      stored = keys.map((_, i) => typeof reply[i] === "string" ? JSON.parse(reply[i]!) : null);
+      return true;
+    };
     // Local marks queue up here; marks of other instances wait on the Redis lock.
-    return this.#queue.run(() => this.#lock.run(classIds, fn));
+    return this.#queue.run(() => this.#lock.run(classIds, () => fn(stored), acquireLast));
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {

@@ -73,6 +73,18 @@ end
 return #ARGV - 2
 `;
 
+/**
+ * Takes a class lock (`SET NX PX`) and, when it did, reads records under it: one round trip.
+ * KEYS[1] = lock, KEYS[2..] = the records hash of each slot. ARGV = token, ttl (ms), slots.
+ * Returns false when the lock is taken, else each slot's record (nil when absent), in order.
+ */
+export const LOCK_AND_READ_LUA = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+local out = {}
+for i = 2, #KEYS do out[i - 1] = redis.call('HGET', KEYS[i], ARGV[i + 1]) end
+return out
+`;
+
 /** Deletes a lock only if it still holds our token. KEYS[1] = lock, ARGV[1] = token. */
 export const UNLOCK_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
