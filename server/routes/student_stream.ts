@@ -18,6 +18,9 @@ export const SSE_HEADERS: Record<string, string> = {
   "X-Accel-Buffering": "no",
 };
 
+/** Students whose class this instance has recorded, at most this many (then forgotten at once). */
+const LEARNED_MAX = 100_000;
+
 /** Mounts the stream route. The handler parses and authorizes; {@link StudentStreams} does the rest. */
 export function studentStreamRoutes(
   deps: {
@@ -27,6 +30,7 @@ export function studentStreamRoutes(
   },
 ): Hono {
   const app = new Hono();
+  const learned = new Map<string, string>();
   app.get("/api/students/notifications/sse", async (c) => {
     const principal = await authenticate(c, deps.verifyToken);
     if (principal.role !== "student") {
@@ -47,10 +51,16 @@ export function studentStreamRoutes(
     const info = c.env as Partial<Deno.ServeHandlerInfo> | undefined;
     const release = () => connection.abort("client_closed");
     info?.completed?.then(release, release);
-    // Class membership is learned from student tokens too (rankings, class notifications).
-    deps.store?.learnMember(principal.classId!, principal.sub).catch((error) =>
-      console.error("cannot record class membership:", (error as Error)?.message ?? error)
-    );
+    // Class membership is learned from student tokens too (rankings, class notifications); once
+    // per student and class on this instance, not on every reconnect.
+    if (deps.store && learned.get(principal.sub) !== principal.classId) {
+      if (learned.size >= LEARNED_MAX) learned.clear();
+      learned.set(principal.sub, principal.classId!);
+      deps.store.learnMember(principal.classId!, principal.sub).catch((error) => {
+        learned.delete(principal.sub);
+        console.error("cannot record class membership:", (error as Error)?.message ?? error);
+      });
+    }
     return new Response(connection.body, { headers: SSE_HEADERS });
   });
   return app;
