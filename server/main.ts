@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createTokenVerifier, mintToken } from "./auth/token_verifier.ts";
+import { createTokenVerifier } from "./auth/token_verifier.ts";
 import { createApp } from "./app.ts";
 import type { Bus } from "./bus/bus.ts";
 import { MemoryBus } from "./bus/memory_bus.ts";
@@ -161,16 +161,8 @@ export async function startService(config: Config): Promise<RunningService> {
 
 async function printDemo(config: Config, url: string): Promise<void> {
   if (!("secret" in config.jwt)) return;
-  const student = await mintToken(config.jwt.secret, {
-    sub: "demo-student",
-    role: "student",
-    classId: "demo-class",
-  }, 86_400);
-  const teacher = await mintToken(config.jwt.secret, {
-    sub: "demo-teacher",
-    role: "teacher",
-    classIds: ["demo-class"],
-  }, 86_400);
+  const tokens = demoTokens(config.jwt.secret, 86_400);
+  const [student, teacher] = await Promise.all([tokens.studentToken(), tokens.teacherToken()]);
   console.log(`
 Demo mode (no JWT_SECRET or JWKS_URL): throw-away secret, loopback only, test endpoint on.
   Demo portal:    ${url}/

@@ -6,14 +6,18 @@
 
 import type { AttendancePayload, AttendanceStatus } from "../events.ts";
 
-/** A stored record. `period` is absent for a whole-day mark. */
-export interface AttendanceRecord {
+/** A record as posted (`markedBy` comes from the token). `period` is absent for a whole day. */
+export interface RecordInput {
   studentId: string;
   classId: string;
   date: string;
   period?: number;
   status: AttendanceStatus;
   subject: string;
+}
+
+/** A stored record: what was posted, and who marked it. */
+export interface AttendanceRecord extends RecordInput {
   markedBy: string;
 }
 

@@ -13,20 +13,12 @@ import {
   SEVERITIES,
   type Severity,
 } from "../events.ts";
-import { recordSlot } from "./record.ts";
+import { type RecordInput, recordSlot } from "./record.ts";
 
 /** Most records in one bulk mark. */
 export const MAX_RECORDS_PER_REQUEST = 500;
 
-/** A record as posted (`markedBy` comes from the token). */
-export interface RecordInput {
-  studentId: string;
-  classId: string;
-  date: string;
-  period?: number;
-  status: AttendanceStatus;
-  subject: string;
-}
+export type { RecordInput } from "./record.ts";
 
 /**
  * True for a real calendar date written `YYYY-MM-DD`.

@@ -63,12 +63,21 @@ export function demoPortalRoutes(options: DemoPortalOptions): Hono {
  */
 export function demoTokens(
   secret: string,
-): Pick<DemoPortalOptions, "studentToken" | "teacherToken"> {
+  ttlSeconds = 900,
+): { studentToken: () => Promise<string>; teacherToken: () => Promise<string> } {
   return {
     studentToken: () =>
-      mintToken(secret, { sub: "demo-student", role: "student", classId: "demo-class" }, 900),
+      mintToken(
+        secret,
+        { sub: "demo-student", role: "student", classId: "demo-class" },
+        ttlSeconds,
+      ),
     teacherToken: () =>
-      mintToken(secret, { sub: "demo-teacher", role: "teacher", classIds: ["demo-class"] }, 900),
+      mintToken(
+        secret,
+        { sub: "demo-teacher", role: "teacher", classIds: ["demo-class"] },
+        ttlSeconds,
+      ),
   };
 }
 

@@ -6,7 +6,6 @@
  */
 
 import type { Bus, Channel, Delivery } from "../bus/bus.ts";
-import { encodeFrame } from "./sse_frame.ts";
 import type { SseConnection } from "./sse_connection.ts";
 
 interface ChannelEntry {
@@ -68,7 +67,7 @@ export class ChannelFanout {
   }
 }
 
+/** The first member to write the delivery encodes its frame; the rest reuse those bytes. */
 function deliverAll(members: Set<SseConnection>, delivery: Delivery): void {
-  delivery.frame ??= encodeFrame({ id: delivery.id, event: delivery.type, data: delivery.json });
   for (const connection of members) connection.deliver(delivery);
 }

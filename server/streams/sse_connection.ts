@@ -128,7 +128,7 @@ export class SseConnection {
 
   /**
    * Writes replayed events (in id order), then the held live ones not already replayed, and goes
-   * live. `frames` may include a leading control frame such as `resync`.
+   * live. `events` may start with a control event such as `resync`.
    */
   replay(events: Delivery[], skipThrough: string | null): void {
     for (const delivery of events) this.#writeDelivery(delivery);
