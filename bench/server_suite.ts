@@ -10,6 +10,7 @@ import { type BenchClaims, mintTokens, students } from "./bench_tokens.ts";
 import type { LatencyHistogram } from "./latency_histogram.ts";
 import { cpuSplitMs, cpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
+import { RawHttpClient } from "./raw_http_client.ts";
 import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
@@ -115,8 +116,6 @@ export async function settledRss(pid: number): Promise<number> {
  * ```
  */
 export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
-  const loadAverage = Deno.loadavg()[0];
-  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
   const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
   const teacher: BenchClaims = {
     sub: `${o.runId}-teacher`,
@@ -124,7 +123,29 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     classIds: [`${o.runId}-c40`, `${o.runId}-probe`],
   };
   const [adminToken, teacherToken] = await mintTokens(o.secret, [admin, teacher]);
-  const useMarks = server.kind === "product" && await hasAttendanceRoute(server.url, adminToken);
+  const trigger = new RawHttpClient(server.url);
+  try {
+    return await runScenarios(server, o, { trigger, adminToken, teacherToken });
+  } finally {
+    trigger.close();
+  }
+}
+
+/** How the driver makes the server send. */
+interface Sender {
+  trigger: RawHttpClient;
+  adminToken: string;
+  teacherToken: string;
+}
+
+async function runScenarios(
+  server: ServerProcess,
+  o: SuiteOptions,
+  { trigger, adminToken, teacherToken }: Sender,
+): Promise<SuiteResult> {
+  const loadAverage = Deno.loadavg()[0];
+  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
+  const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
   const via = useMarks ? "attendance" : "class_broadcast";
   const idleRssBytes = await settledRss(server.pid);
 
@@ -138,8 +159,8 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     const round = async (k: number) => {
       if (useMarks) {
         const ids = classStudents.map((s) => s.sub);
-        await markAttendance(server.url, teacherToken, `${o.runId}-c40`, ids, k);
-      } else await classBroadcast(server.url, teacherToken, `${o.runId}-c40`, k);
+        await markAttendance(trigger, teacherToken, `${o.runId}-c40`, ids, k);
+      } else await classBroadcast(trigger, teacherToken, `${o.runId}-c40`, k);
       await sleep(50);
     };
     // Warm-up rounds (a fresh process compiles the path on its first marks), not measured.
@@ -170,7 +191,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
 
     // 3. Broadcasts to everyone: a few to warm up, then the measured ones.
     for (let k = 0; k < 3; k++) {
-      await classBroadcast(server.url, adminToken, `${o.runId}-all`, 1_000_000 + k);
+      await classBroadcast(trigger, adminToken, `${o.runId}-all`, 1_000_000 + k);
       await sleep(o.gapMs);
     }
     await awaitDelivery(pool, 3 * live, 20_000);
@@ -181,7 +202,7 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     const loadStart = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
     const started = performance.now();
     for (let k = 0; k < o.broadcasts; k++) {
-      await classBroadcast(server.url, adminToken, `${o.runId}-all`, k);
+      await classBroadcast(trigger, adminToken, `${o.runId}-all`, k);
       await sleep(o.gapMs);
     }
     const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
@@ -213,8 +234,8 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
     await pool.reset();
     for (let k = 0; k < o.probes; k++) {
       if (useMarks) {
-        await markAttendance(server.url, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
-      } else await classBroadcast(server.url, teacherToken, `${o.runId}-probe`, k);
+        await markAttendance(trigger, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
+      } else await classBroadcast(trigger, teacherToken, `${o.runId}-probe`, k);
       await sleep(o.probeGapMs);
     }
     const probeStats = await awaitDelivery(pool, o.probes, 10_000);

@@ -1,12 +1,14 @@
 /**
  * How the driver makes a server send: a class broadcast through the test endpoint (both servers
  * take it) and attendance marks through `POST /api/attendance` (the product, once it has the
- * route). Every event carries the benchmark marker with its send time.
+ * route). Every event carries the benchmark marker with its send time, stamped as the request is
+ * written (see {@link RawHttpClient}).
  *
  * @module
  */
 
 import { preciseNow } from "./load_client.ts";
+import type { RawHttpClient } from "./raw_http_client.ts";
 import { benchMarker } from "./sse_scanner.ts";
 
 const TEST_PATH = "/api/students/notifications/test";
@@ -17,14 +19,8 @@ export class TriggerError extends Error {
   override name = "TriggerError";
 }
 
-async function post(url: string, token: string, body: unknown): Promise<Response> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  await response.body?.cancel();
-  return response;
+function post(client: RawHttpClient, path: string, token: string, body: () => unknown) {
+  return client.post(path, { Authorization: `Bearer ${token}` }, () => JSON.stringify(body()));
 }
 
 /**
@@ -33,29 +29,30 @@ async function post(url: string, token: string, body: unknown): Promise<Response
  *
  * @example
  * ```ts
- * await classBroadcast(server.url, adminToken, "bench-all", 1);
+ * await classBroadcast(new RawHttpClient(server.url), adminToken, "bench-all", 1);
  * ```
  */
 export async function classBroadcast(
-  baseUrl: string,
+  client: RawHttpClient,
   token: string,
   classId: string,
   k: number,
 ): Promise<void> {
-  const message = `bench ${benchMarker(k, preciseNow())}`;
-  const response = await post(`${baseUrl}${TEST_PATH}`, token, {
+  const response = await post(client, TEST_PATH, token, () => ({
     testType: "class_broadcast",
     classId,
-    message,
-  });
-  if (!response.ok) {
-    throw new TriggerError(`Cannot broadcast: the server answered ${response.status}`);
+    message: `bench ${benchMarker(k, preciseNow())}`,
+  }));
+  if (response.status < 200 || response.status > 299) {
+    throw new TriggerError(
+      `Cannot broadcast: the server answered ${response.status} ${response.body}`,
+    );
   }
 }
 
 /** True when the server has `POST /api/attendance` (any answer but 404). */
-export async function hasAttendanceRoute(baseUrl: string, token: string): Promise<boolean> {
-  const response = await post(`${baseUrl}${ATTENDANCE_PATH}`, token, {});
+export async function hasAttendanceRoute(client: RawHttpClient, token: string): Promise<boolean> {
+  const response = await post(client, ATTENDANCE_PATH, token, () => ({}));
   return response.status !== 404;
 }
 
@@ -64,24 +61,28 @@ export async function hasAttendanceRoute(baseUrl: string, token: string): Promis
  * marker in the subject (a changed subject is stored and sent, so every round sends again).
  */
 export async function markAttendance(
-  baseUrl: string,
+  client: RawHttpClient,
   token: string,
   classId: string,
   studentIds: string[],
   k: number,
 ): Promise<void> {
-  const subject = `bench ${benchMarker(k, preciseNow())}`;
   const date = new Date().toISOString().slice(0, 10);
-  const records = studentIds.map((studentId) => ({
-    studentId,
-    classId,
-    date,
-    period: 1,
-    status: "PRESENT",
-    subject,
-  }));
-  const response = await post(`${baseUrl}${ATTENDANCE_PATH}`, token, { records });
-  if (!response.ok) {
-    throw new TriggerError(`Cannot mark attendance: the server answered ${response.status}`);
+  const response = await post(client, ATTENDANCE_PATH, token, () => {
+    const subject = `bench ${benchMarker(k, preciseNow())}`;
+    const records = studentIds.map((studentId) => ({
+      studentId,
+      classId,
+      date,
+      period: 1,
+      status: "PRESENT",
+      subject,
+    }));
+    return { records };
+  });
+  if (response.status < 200 || response.status > 299) {
+    throw new TriggerError(
+      `Cannot mark attendance: the server answered ${response.status} ${response.body}`,
+    );
   }
 }

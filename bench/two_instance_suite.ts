@@ -17,6 +17,7 @@ import {
   SSE_PATH,
   type SuiteOptions,
 } from "./server_suite.ts";
+import { RawHttpClient } from "./raw_http_client.ts";
 import { classBroadcast } from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
@@ -50,6 +51,7 @@ export async function runTwoInstances(
   const classId = `${o.runId}-all`;
   const [adminToken] = await mintTokens(o.secret, [{ sub: `${o.runId}-admin`, role: "admin" }]);
   const pool = WorkerPool.start(o.workers * 2);
+  const trigger = new RawHttpClient(servers[0].url);
   try {
     const halves = await Promise.all(
       servers.map((_, i) =>
@@ -71,14 +73,14 @@ export async function runTwoInstances(
     }
     const live = connects[0].opened + connects[1].opened;
     for (let k = 0; k < 3; k++) {
-      await classBroadcast(servers[0].url, adminToken, classId, 1_000_000 + k);
+      await classBroadcast(trigger, adminToken, classId, 1_000_000 + k);
       await sleep(o.gapMs * 2); // twice the streams on the same two cores
     }
     await awaitDelivery(pool, 3 * live, 20_000);
     await pool.reset();
     const cpuStart = servers.map((s) => cpuTimeMs(s.pid));
     for (let k = 0; k < o.broadcasts; k++) {
-      await classBroadcast(servers[0].url, adminToken, classId, k);
+      await classBroadcast(trigger, adminToken, classId, k);
       await sleep(o.gapMs * 2); // twice the streams on the same two cores
     }
     const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
@@ -103,6 +105,7 @@ export async function runTwoInstances(
     );
     return { connections: live, broadcasts: o.broadcasts, delivery, instances };
   } finally {
+    trigger.close();
     await pool.stop();
   }
 }
