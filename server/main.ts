@@ -6,6 +6,7 @@
  */
 
 import { createTokenVerifier } from "./auth/token_verifier.ts";
+import { cacheVerifiedTokens } from "./auth/verified_token_cache.ts";
 import { createApp } from "./app.ts";
 import type { Bus } from "./bus/bus.ts";
 import { MemoryBus } from "./bus/memory_bus.ts";
@@ -90,11 +91,11 @@ export async function startService(config: Config): Promise<RunningService> {
   const backends = config.redisUrl
     ? redisBackends(config, config.redisUrl, instanceId)
     : memoryBackends(config);
-  const verifyToken = createTokenVerifier({
+  const verifyToken = cacheVerifiedTokens(createTokenVerifier({
     ...config.jwt,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
-  });
+  }));
   const streams = new StudentStreams({
     bus: backends.bus,
     tracker: backends.tracker,

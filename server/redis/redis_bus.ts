@@ -18,7 +18,7 @@ import {
 import { compareEventIds } from "../event_id.ts";
 import { type ChainableCommander, describeRedisError, type Redis } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
-import { RECORD_EVENTS_LUA } from "./scripts.ts";
+import { parseLiveMessage, RECORD_EVENTS_LUA } from "./scripts.ts";
 import { readHistory, type StreamEntry, toDelivery } from "./stream_history.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
 
@@ -140,7 +140,7 @@ export class RedisBus implements Bus {
         held: null,
         unsubscribe: this.#subscriber.subscribe(
           this.#keys.live(channel),
-          (message) => this.#onMessage(fresh, message),
+          (message) => this.#onMessage(channel, fresh, message),
         ),
       };
       state = fresh;
@@ -209,12 +209,9 @@ export class RedisBus implements Bus {
     state.unsubscribe.then((stop) => stop(), () => {});
   }
 
-  #onMessage(state: ChannelState, message: string): void {
-    let delivery: Delivery;
-    try {
-      const parsed = JSON.parse(message);
-      delivery = { id: parsed.id, channel: parsed.channel, type: parsed.type, json: parsed.json };
-    } catch {
+  #onMessage(channel: Channel, state: ChannelState, message: string): void {
+    const delivery = parseLiveMessage(channel, message);
+    if (!delivery) {
       console.error("bus: ignoring a malformed pub/sub message");
       return;
     }

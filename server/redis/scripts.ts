@@ -4,12 +4,15 @@
  * @module
  */
 
+import type { Delivery } from "../bus/bus.ts";
+
 /**
  * Records events and publishes them, in one atomic step.
  *
  * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
  * ARGV[1] = max events per stream, ARGV[2] = max age (ms), then per event: channel, type, json,
- * live pub/sub channel. Returns the ids, in call order.
+ * live pub/sub channel. Returns the ids, in call order. Each live message is `<id>\n<type>\n<json>`
+ * (see {@link parseLiveMessage}).
  *
  * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
  * going back even when the clock does, so publish order = id order on every channel.
@@ -41,14 +44,45 @@ end
 redis.call('SET', KEYS[1], ids[#ids])
 -- No last id: history starts here (first use, or Redis lost its data); older cursors have a gap.
 if not last then redis.call('SET', KEYS[2], ids[1]) end
+-- id, type and json, one per line: the channel is the subscription's; no JSON envelope.
 for i = 3, #KEYS do
   local a = 3 + (i - 3) * 4
-  redis.call('PUBLISH', ARGV[a + 3], cjson.encode({
-    id = ids[i - 2], channel = ARGV[a], type = ARGV[a + 1], json = ARGV[a + 2],
-  }))
+  redis.call('PUBLISH', ARGV[a + 3], ids[i - 2] .. '\\n' .. ARGV[a + 1] .. '\\n' .. ARGV[a + 2])
 end
 return ids
 `;
+
+/**
+ * Reads a live message of {@link RECORD_EVENTS_LUA} on `channel`'s subscription; null when it is
+ * not one. The JSON envelope `{id, channel, type, json}` of earlier versions is still read, so
+ * instances of both versions can share a Redis during a rolling upgrade.
+ *
+ * @example
+ * ```ts
+ * parseLiveMessage("student:s-1", '1700000000000-0\nnotification\n{"id":"n-1"}');
+ * // { id: "1700000000000-0", channel: "student:s-1", type: "notification", json: '{"id":"n-1"}' }
+ * ```
+ */
+export function parseLiveMessage(channel: string, message: string): Delivery | null {
+  if (message.startsWith("{")) {
+    try {
+      const { id, type, json } = JSON.parse(message);
+      if (typeof id === "string" && typeof type === "string" && typeof json === "string") {
+        return { id, channel, type, json };
+      }
+    } catch { /* not an envelope */ }
+    return null;
+  }
+  const idEnd = message.indexOf("\n");
+  const typeEnd = idEnd < 0 ? -1 : message.indexOf("\n", idEnd + 1);
+  if (typeEnd < 0) return null;
+  return {
+    id: message.slice(0, idEnd),
+    channel,
+    type: message.slice(idEnd + 1, typeEnd),
+    json: message.slice(typeEnd + 1),
+  };
+}
 
 /**
  * Sliding-window rate limit on a sorted set of attempt times.

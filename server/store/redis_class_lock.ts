@@ -20,6 +20,20 @@ export interface ClassLockOptions {
 }
 
 /**
+ * The locks one {@link RedisClassLock.run} holds. A caller may release them inside its own
+ * transaction (`unlockArgs`, then `released()`), saving the round trip of releasing them after.
+ */
+export interface HeldLocks {
+  /** `[lock key, token]` for each held lock: the arguments of `afUnlock`. */
+  readonly unlockArgs: ReadonlyArray<readonly [string, string]>;
+  /** Says the locks were released by the caller: `run` then leaves them alone. */
+  released(): void;
+}
+
+/** The name of the script command that releases one lock (KEYS[1] = lock, ARGV[1] = token). */
+export const UNLOCK_COMMAND = "afUnlock";
+
+/**
  * @example
  * ```ts
  * const lock = new RedisClassLock(redis, keys);
@@ -37,8 +51,8 @@ export class RedisClassLock {
     this.#keys = keys;
     this.#ttlMs = options.ttlMs ?? 10_000;
     this.#waitMs = options.waitMs ?? 5_000;
-    if (!("afUnlock" in redis)) {
-      redis.defineCommand("afUnlock", { numberOfKeys: 1, lua: UNLOCK_LUA });
+    if (!(UNLOCK_COMMAND in redis)) {
+      redis.defineCommand(UNLOCK_COMMAND, { numberOfKeys: 1, lua: UNLOCK_LUA });
     }
   }
 
@@ -49,11 +63,11 @@ export class RedisClassLock {
    */
   async run<T>(
     classIds: string[],
-    fn: () => Promise<T>,
+    fn: (held: HeldLocks) => Promise<T>,
     acquireLast?: (key: string, token: string, ttlMs: number) => Promise<boolean>,
   ): Promise<T> {
     const token = crypto.randomUUID();
-    const held: string[] = [];
+    let held: string[] = [];
     try {
       const sorted = [...new Set(classIds)].sort();
       for (const classId of sorted) {
@@ -83,11 +97,16 @@ export class RedisClassLock {
         }
         held.push(key);
       }
-      return await fn();
+      const heldLocks: HeldLocks = {
+        unlockArgs: held.map((key) => [key, token] as const),
+        released: () => held = [],
+      };
+      return await fn(heldLocks);
     } finally {
       const unlock =
-        (this.#redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)
-          .afUnlock;
+        (this.#redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
+          UNLOCK_COMMAND
+        ];
       await Promise.all(held.map((key) => unlock.call(this.#redis, key, token).catch(() => {})));
     }
   }

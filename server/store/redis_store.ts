@@ -31,7 +31,7 @@ import {
   type Snapshot,
   type StoredNotification,
 } from "./feed_store.ts";
-import { RedisClassLock } from "./redis_class_lock.ts";
+import { type HeldLocks, RedisClassLock, UNLOCK_COMMAND } from "./redis_class_lock.ts";
 import {
   KEEP_NOTIFICATION_LUA,
   LEARN_MEMBER_LUA,
@@ -76,6 +76,8 @@ export class RedisStore implements FeedStore {
   #maxAgeMs: number;
   #lock: RedisClassLock;
   #queue = new SerialQueue();
+  /** The class locks of the mark running now (marks of one instance run one at a time). */
+  #held: HeldLocks | null = null;
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -137,7 +139,16 @@ export class RedisStore implements FeedStore {
       return true;
     };
     // Local marks queue up here; marks of other instances wait on the Redis lock.
-    return this.#queue.run(() => this.#lock.run(classIds, () => fn(stored), acquireLast));
+    return this.#queue.run(() =>
+      this.#lock.run(classIds, async (held) => {
+        this.#held = held;
+        try {
+          return await fn(stored);
+        } finally {
+          this.#held = null;
+        }
+      }, acquireLast)
+    );
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {
@@ -167,7 +178,7 @@ export class RedisStore implements FeedStore {
     });
   }
 
-  commitMark(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
+  async commitMark(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
     const keys = this.#keys;
     // Every write of the mark goes in one script call (see WRITE_MARK_LUA): encoding ~160
     // commands for a class of 40 cost about a millisecond of JavaScript on the delivery path.
@@ -194,9 +205,16 @@ export class RedisStore implements FeedStore {
     args.push(keys.rosterPrefix, members.size);
     for (const [studentId, classId] of members) args.push(classId, studentId);
     for (const fields of hashes.values()) args.push(fields.length / 2, ...fields);
-    return this.#bus.publishWith(events, (multi) => {
+    // The mark's class locks are released in the same transaction: no round trip after it.
+    const held = this.#held;
+    const ids = await this.#bus.publishWith(events, (multi) => {
       (multi as unknown as Scripted).afWriteMark(...args);
+      for (const [key, token] of held?.unlockArgs ?? []) {
+        (multi as unknown as Scripted)[UNLOCK_COMMAND](key, token);
+      }
     });
+    held?.released();
+    return ids;
   }
 
   queryRecords(filter: RecordFilter): Promise<AttendanceRecord[]> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describeRedisError, reconnectDelay } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
+import { parseLiveMessage } from "../../server/redis/scripts.ts";
 import { trimmedBefore } from "../../server/redis/stream_history.ts";
 
 Deno.test("reconnectDelay() doubles from 100 ms and caps, with up to 20 % jitter below", () => {
@@ -59,4 +60,24 @@ Deno.test("trimmedBefore() reads a gap from XINFO STREAM counts", () => {
   // Redis 6.2 has no entries-added: a full stream counts as trimmed.
   assert.equal(trimmedBefore(info(3, undefined, "5-0"), 1000), null);
   assert.equal(trimmedBefore(info(1000, undefined, "5-0"), 1000), "5-0");
+});
+
+Deno.test("parseLiveMessage() reads '<id>\\n<type>\\n<json>' and the older JSON envelope", () => {
+  const json = JSON.stringify({ text: "two\nlines", id: "n-1" });
+  assert.deepEqual(parseLiveMessage("student:s-1", `17-2\nnotification\n${json}`), {
+    id: "17-2",
+    channel: "student:s-1",
+    type: "notification",
+    json,
+  });
+  const envelope = JSON.stringify({ id: "17-3", channel: "x", type: "resync", json: "{}" });
+  assert.deepEqual(parseLiveMessage("class:c-1", envelope), {
+    id: "17-3",
+    channel: "class:c-1",
+    type: "resync",
+    json: "{}",
+  });
+  assert.equal(parseLiveMessage("class:c-1", "17-4 no newlines"), null);
+  assert.equal(parseLiveMessage("class:c-1", "{not json"), null);
+  assert.equal(parseLiveMessage("class:c-1", JSON.stringify({ id: 5 })), null);
 });

@@ -10,7 +10,9 @@ import {
   startTestServer,
   type TestServer,
 } from "../support/test_server.ts";
-import { hasRedisServer, redisTest, startPrivateRedis } from "../redis/support.ts";
+import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
+import { RedisKeys } from "../../server/redis/keys.ts";
+import { hasRedisServer, redisTest, startPrivateRedis, until } from "../redis/support.ts";
 
 async function startRedisServer(url: string, prefix: string) {
   const server = await startTestServer({ REDIS_URL: url, REDIS_PREFIX: prefix });
@@ -145,6 +147,27 @@ redisTest(
         ),
       );
       assert.ok(responses.every((r) => r.status === 200));
+      // Every mark released its class lock (in its transaction, or on its own when it changed
+      // nothing and so ran none): none is left behind to hold up the next mark.
+      const extra = {
+        records: [{
+          studentId: "s-0",
+          classId: "c-1",
+          date: "2026-11-20",
+          period: 1,
+          status: "PRESENT",
+          subject: "Maths",
+        }],
+      };
+      assert.equal((await postJson(`${a.url}/api/attendance`, teacher, extra)).body.stored, 1);
+      assert.equal((await postJson(`${a.url}/api/attendance`, teacher, extra)).body.unchanged, 1);
+      const redis = createRedisClient(url, { name: "test:locks", log: false });
+      try {
+        await until(() => redis.status === "ready", 5000, "client ready");
+        assert.equal(await redis.exists(new RedisKeys(prefix).attendanceLock("c-1")), 0);
+      } finally {
+        await closeRedisClient(redis);
+      }
       const records = (await getJson(`${a.url}/api/attendance?classId=c-1`, teacher)).body
         .records as Array<{ studentId: string; status: string }>;
       for (const studentId of students) {
