@@ -18,6 +18,7 @@ import {
 import { compareEventIds } from "../event_id.ts";
 import { type ChainableCommander, describeRedisError, type Redis } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
+import { packLines } from "./packed_lines.ts";
 import { parseLiveMessage, RECORD_EVENTS_LUA } from "./scripts.ts";
 import { readHistory, type StreamEntry, toDelivery } from "./stream_history.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
@@ -196,11 +197,18 @@ export class RedisBus implements Bus {
       this.#keys.historyOrigin,
       ...events.map((e) => this.#keys.history(e.channel)),
     ];
-    const args: (string | number)[] = [this.#maxEvents, this.#maxAgeMs];
+    const packed: string[] = [];
     for (const { channel, event } of events) {
-      args.push(channel, event.type, JSON.stringify(event), this.#keys.live(channel));
+      packed.push(channel, event.type, JSON.stringify(event));
     }
-    return [keys.length, ...keys, ...args];
+    return [
+      keys.length,
+      ...keys,
+      this.#maxEvents,
+      this.#maxAgeMs,
+      this.#keys.live(""),
+      packLines(packed),
+    ];
   }
 
   #leave(channel: Channel, state: ChannelState, listener: DeliveryListener): void {

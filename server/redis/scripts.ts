@@ -5,19 +5,24 @@
  */
 
 import type { Delivery } from "../bus/bus.ts";
+import { LINES_LUA } from "./packed_lines.ts";
 
 /**
  * Records events and publishes them, in one atomic step.
  *
  * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
- * ARGV[1] = max events per stream, ARGV[2] = max age (ms), then per event: channel, type, json,
- * live pub/sub channel. Returns the ids, in call order. Each live message is `<id>\n<type>\n<json>`
+ * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = prefix of the live pub/sub
+ * channels, ARGV[4] = the events packed ({@link packLines}): channel, type, json for each. Returns
+ * the ids, in call order. Each live message is `<id>\n<type>\n<json>`
  * (see {@link parseLiveMessage}).
  *
  * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
  * going back even when the clock does, so publish order = id order on every channel.
  */
-export const RECORD_EVENTS_LUA = `
+export const RECORD_EVENTS_LUA = `${LINES_LUA}
+local events = lines(ARGV[4])
+if #events ~= 3 * (#KEYS - 2) then return redis.error_reply('ERR events do not match their keys') end
+local live = ARGV[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ms, seq = 0, 0
@@ -34,8 +39,8 @@ local ids = {}
 for i = 3, #KEYS do
   if now > ms then ms = now; seq = 0 else seq = seq + 1 end
   local id = string.format('%.0f-%.0f', ms, seq)
-  local a = 3 + (i - 3) * 4
-  redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', ARGV[a + 1], 'd', ARGV[a + 2])
+  local e = (i - 3) * 3
+  redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', events[e + 2], 'd', events[e + 3])
   redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
   -- An idle channel's history vanishes once all of it is older than the retention age.
   redis.call('PEXPIRE', KEYS[i], maxAge + 60000)
@@ -46,8 +51,8 @@ redis.call('SET', KEYS[1], ids[#ids])
 if not last then redis.call('SET', KEYS[2], ids[1]) end
 -- id, type and json, one per line: the channel is the subscription's; no JSON envelope.
 for i = 3, #KEYS do
-  local a = 3 + (i - 3) * 4
-  redis.call('PUBLISH', ARGV[a + 3], ids[i - 2] .. '\\n' .. ARGV[a + 1] .. '\\n' .. ARGV[a + 2])
+  local e = (i - 3) * 3
+  redis.call('PUBLISH', live .. events[e + 1], ids[i - 2] .. '\\n' .. events[e + 2] .. '\\n' .. events[e + 3])
 end
 return ids
 `;

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { LINES_LUA } from "../redis/packed_lines.ts";
+
 /**
  * Moves a student into a class (leaving its previous one).
  * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentId.
@@ -20,16 +22,16 @@ return 1
 /**
  * A mark's store writes in one call (queued in the MULTI that records its events): one script run
  * instead of an HSET per record, tally and count and a membership script per student.
- * KEYS[1] = student→class hash, KEYS[2..] = hashes to change. ARGV[1] = roster key prefix,
- * ARGV[2] = m, then m (classId, studentId) pairs moving students into classes, then for each hash
- * of KEYS[2..]: n, then n (field, value) pairs, an empty value deleting the field.
+ * KEYS[1] = student→class hash, KEYS[2..] = hashes to change. ARGV[1] = roster key prefix;
+ * ARGV[2], packed ({@link packLines}): (classId, studentId) pairs moving students into classes;
+ * ARGV[3], packed: for each hash of KEYS[2..], n, then n (field, value) pairs, an empty value
+ * deleting the field.
  */
-export const WRITE_MARK_LUA = `
+export const WRITE_MARK_LUA = `${LINES_LUA}
 local prefix = ARGV[1]
-local a = 3
-for _ = 1, tonumber(ARGV[2]) do
-  local class, student = ARGV[a], ARGV[a + 1]
-  a = a + 2
+local moves = lines(ARGV[2])
+for m = 1, #moves, 2 do
+  local class, student = moves[m], moves[m + 1]
   local old = redis.call('HGET', KEYS[1], student)
   if old ~= class then
     if old then redis.call('SREM', prefix .. old, student) end
@@ -37,12 +39,14 @@ for _ = 1, tonumber(ARGV[2]) do
     redis.call('SADD', prefix .. class, student)
   end
 end
+local writes = lines(ARGV[3])
+local a = 1
 for k = 2, #KEYS do
-  local n = tonumber(ARGV[a])
+  local n = tonumber(writes[a])
   a = a + 1
   for _ = 1, n do
-    if ARGV[a + 1] == '' then redis.call('HDEL', KEYS[k], ARGV[a])
-    else redis.call('HSET', KEYS[k], ARGV[a], ARGV[a + 1]) end
+    if writes[a + 1] == '' then redis.call('HDEL', KEYS[k], writes[a])
+    else redis.call('HSET', KEYS[k], writes[a], writes[a + 1]) end
     a = a + 2
   end
 end

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describeRedisError, reconnectDelay } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
+import { packLines } from "../../server/redis/packed_lines.ts";
 import { parseLiveMessage } from "../../server/redis/scripts.ts";
 import { trimmedBefore } from "../../server/redis/stream_history.ts";
 
@@ -80,4 +81,18 @@ Deno.test("parseLiveMessage() reads '<id>\\n<type>\\n<json>' and the older JSON 
   assert.equal(parseLiveMessage("class:c-1", "17-4 no newlines"), null);
   assert.equal(parseLiveMessage("class:c-1", "{not json"), null);
   assert.equal(parseLiveMessage("class:c-1", JSON.stringify({ id: 5 })), null);
+});
+
+Deno.test("packLines() joins script arguments by newline and refuses one that holds a newline", () => {
+  assert.equal(
+    packLines(["class:c-1", "resync", JSON.stringify({ text: "a\nb" }), ""]),
+    [
+      "class:c-1",
+      "resync",
+      '{"text":"a\\nb"}',
+      "",
+    ].join("\n"),
+  );
+  assert.equal(packLines([]), "");
+  assert.throws(() => packLines(["ok", "two\nlines"]), /newline/);
 });
