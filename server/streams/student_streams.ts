@@ -14,6 +14,7 @@ import { ChannelFanout } from "./channel_fanout.ts";
 import { ConnectionRegistry } from "./connection_registry.ts";
 import type { ConnectionTracker, TrackedConnection } from "./connection_tracker.ts";
 import { SseConnection } from "./sse_connection.ts";
+import { encodeUncheckedFrame } from "./sse_frame.ts";
 
 /** Limits and timings of streams. */
 export interface StreamSettings {
@@ -208,7 +209,10 @@ export class StudentStreams {
         tail: `","heartbeatMs":${this.#settings.heartbeatMs}},"timestamp":"${at}"}`,
       };
     }
-    connection.sendControl("ping", this.#pingParts.head + connection.id + this.#pingParts.tail);
+    // Every part is a single line by construction: an ISO time, a number, a server-made uuid.
+    connection.sendEncoded(
+      encodeUncheckedFrame("ping", this.#pingParts.head + connection.id + this.#pingParts.tail),
+    );
     connection.nextPingAt = now + nextInMs;
   }
 

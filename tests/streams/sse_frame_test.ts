@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { encodeFrame, encodeRetry, formatFrame } from "../../server/streams/sse_frame.ts";
+import {
+  encodeFrame,
+  encodeRetry,
+  encodeUncheckedFrame,
+  formatFrame,
+} from "../../server/streams/sse_frame.ts";
 
 Deno.test("formatFrame() writes id, event, one data line and a blank line", () => {
   assert.equal(
@@ -21,4 +26,10 @@ Deno.test("encodeFrame() and encodeRetry() produce UTF-8 bytes", () => {
   const decoded = new TextDecoder().decode(encodeFrame({ event: "n", data: '"é"' }));
   assert.equal(decoded, 'event: n\ndata: "é"\n\n');
   assert.equal(new TextDecoder().decode(encodeRetry(1500.7)), "retry: 1500\n\n");
+});
+
+Deno.test("encodeUncheckedFrame() is encodeFrame() without an id, for single-line parts", () => {
+  const data =
+    '{"type":"ping","data":{"connectionId":"c-1"},"timestamp":"2026-11-29T08:00:00.000Z"}';
+  assert.deepEqual(encodeUncheckedFrame("ping", data), encodeFrame({ event: "ping", data }));
 });
