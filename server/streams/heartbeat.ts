@@ -6,7 +6,7 @@
  */
 
 import { feedEvent } from "../events.ts";
-import type { StudentStreams } from "./student_streams.ts";
+import { PING_SLOT_MS, type StudentStreams } from "./student_streams.ts";
 
 /** Timings of the sweep. */
 export interface HeartbeatOptions {
@@ -55,14 +55,16 @@ export function sweepStreams(
  */
 export function startHeartbeat(streams: StudentStreams, options: HeartbeatOptions): () => void {
   const now = options.now ?? Date.now;
-  // Short ticks keep each sweep's burst of pings small (10,000 streams at 15 s: ~170 per 250 ms
-  // tick), so a mark arriving mid-sweep waits a millisecond or two, not tens.
+  // Pings go out every PING_SLOT_MS, only to the streams due (10,000 streams at 15 s: ~17 per
+  // slot), so a mark never waits behind a long burst of writes. The sweep ends expired and stale
+  // streams (and pings any the schedule missed).
   const tickMs = Math.max(
     25,
     Math.min(250, Math.floor(Math.min(options.heartbeatMs, options.staleMs) / 8)),
   );
   const refreshMs = options.trackingRefreshMs ?? 60_000;
   let refreshedAt = now();
+  const pings = setInterval(() => streams.pingDue(now()), PING_SLOT_MS);
   const sweep = setInterval(() => {
     const at = now();
     sweepStreams(streams, options, at);
@@ -73,5 +75,8 @@ export function startHeartbeat(streams: StudentStreams, options: HeartbeatOption
       );
     }
   }, tickMs);
-  return () => clearInterval(sweep);
+  return () => {
+    clearInterval(pings);
+    clearInterval(sweep);
+  };
 }

@@ -15,6 +15,10 @@ import { ConnectionRegistry } from "./connection_registry.ts";
 import type { ConnectionTracker, TrackedConnection } from "./connection_tracker.ts";
 import { SseConnection } from "./sse_connection.ts";
 import { encodeUncheckedFrame } from "./sse_frame.ts";
+import { PingSchedule } from "./ping_schedule.ts";
+
+/** Width of a heartbeat slot: pings due within it go out together. */
+export const PING_SLOT_MS = 25;
 
 /** Limits and timings of streams. */
 export interface StreamSettings {
@@ -48,6 +52,7 @@ export interface StreamRequest {
  */
 export class StudentStreams {
   readonly registry = new ConnectionRegistry();
+  #pings = new PingSchedule<SseConnection>(PING_SLOT_MS);
   readonly fanout: ChannelFanout;
   readonly tracker: ConnectionTracker;
   #bus: Bus;
@@ -201,6 +206,8 @@ export class StudentStreams {
    * The envelope's fixed parts are formatted once per instant, not once per stream.
    */
   ping(connection: SseConnection, now = Date.now(), nextInMs = this.#settings.heartbeatMs): void {
+    connection.nextPingAt = now + nextInMs;
+    this.#pings.add(connection);
     if (this.#pingParts.at !== now) {
       const at = new Date(now).toISOString();
       this.#pingParts = {
@@ -213,7 +220,19 @@ export class StudentStreams {
     connection.sendEncoded(
       encodeUncheckedFrame("ping", this.#pingParts.head + connection.id + this.#pingParts.tail),
     );
-    connection.nextPingAt = now + nextInMs;
+  }
+
+  /**
+   * Pings the local streams whose heartbeat is due by `now`, looking only at those (see
+   * {@link PingSchedule}); the heartbeat calls it every {@link PING_SLOT_MS}. Streams whose token
+   * has expired are left to the sweep, which ends them.
+   */
+  pingDue(now = Date.now()): void {
+    for (const connection of this.#pings.takeDue(now)) {
+      if (connection.ended || connection.nextPingAt > now || connection.expiresAt <= now) continue;
+      if (this.registry.get(connection.id) !== connection) continue;
+      this.ping(connection, now);
+    }
   }
 
   /** Tells every stream to reconnect after `retryAfterMs`, ends them, and refuses new ones. */
