@@ -21,7 +21,6 @@ import { compareEventIds, parseEventId } from "../event_id.ts";
 import type { NotificationPayload } from "../events.ts";
 import { describeRedisError, type Redis } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
-import { packLines } from "../redis/packed_lines.ts";
 import type { RedisBus } from "../redis/redis_bus.ts";
 import {
   type FeedStore,
@@ -32,32 +31,18 @@ import {
   type Snapshot,
   type StoredNotification,
 } from "./feed_store.ts";
-import { type HeldLocks, RedisClassLock, UNLOCK_COMMAND } from "./redis_class_lock.ts";
-import {
-  KEEP_NOTIFICATION_LUA,
-  LEARN_MEMBER_LUA,
-  LOCK_AND_READ_LUA,
-  SET_ROSTER_LUA,
-  WRITE_MARK_LUA,
-} from "./redis_store_scripts.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { RedisMarkWriter, type RedisMarkWriterOptions } from "./redis_mark_writer.ts";
+import { KEEP_NOTIFICATION_LUA, LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
 
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  redis: Redis;
-  bus: RedisBus;
-  keys: RedisKeys;
+/** Options of {@link RedisStore}: those of its mark writer, and the history age. */
+export interface RedisStoreOptions extends RedisMarkWriterOptions {
   /** The bus's history age: a snapshot never hands out a cursor older than it. */
   historyMaxAgeMs?: number;
-  /** How long a mark may hold a class (default 10 s) and wait for it (default 5 s). */
-  lockTtlMs?: number;
-  lockWaitMs?: number;
 }
 
 type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 type Kept = NotificationPayload & { createdAt: string };
 
-const tallyText = (t: Tally) => `${t.present},${t.absent},${t.sick},${t.leave}`;
 function parseTally(text: string): Tally {
   const [present, absent, sick, leave] = text.split(",").map(Number);
   return { present, absent, sick, leave };
@@ -75,20 +60,14 @@ export class RedisStore implements FeedStore {
   #bus: RedisBus;
   #keys: RedisKeys;
   #maxAgeMs: number;
-  #lock: RedisClassLock;
-  #queue = new SerialQueue();
-  /** The class locks of the mark running now (marks of one instance run one at a time). */
-  #held: HeldLocks | null = null;
+  #marks: RedisMarkWriter;
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
     this.#bus = options.bus;
     this.#keys = options.keys;
     this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
-    this.#lock = new RedisClassLock(this.#redis, this.#keys, {
-      ttlMs: options.lockTtlMs,
-      waitMs: options.lockWaitMs,
-    });
+    this.#marks = new RedisMarkWriter(options);
     const scripts: Array<[string, string, number]> = [
       ["afLearnMember", LEARN_MEMBER_LUA, 1],
       ["afSetRoster", SET_ROSTER_LUA, 1],
@@ -96,12 +75,6 @@ export class RedisStore implements FeedStore {
     ];
     for (const [name, lua, numberOfKeys] of scripts) {
       if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys, lua });
-    }
-    // Their number of keys varies: given first on each call.
-    for (
-      const [name, lua] of [["afWriteMark", WRITE_MARK_LUA], ["afLockAndRead", LOCK_AND_READ_LUA]]
-    ) {
-      if (!(name in this.#redis)) this.#redis.defineCommand(name, { lua });
     }
   }
 
@@ -127,29 +100,7 @@ export class RedisStore implements FeedStore {
     keys: RecordKey[],
     fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
   ): Promise<T> {
-    let stored: Array<AttendanceRecord | null> = [];
-    // The script that takes the last class's lock reads the records under it: one round trip.
-    const acquireLast = async (lock: string, token: string, ttlMs: number) => {
-      const args: (string | number)[] = [1 + keys.length, lock];
-      for (const k of keys) args.push(this.#keys.attendanceRecords(k.studentId));
-      args.push(token, ttlMs);
-      for (const k of keys) args.push(recordSlot(k));
-      const reply = await this.#scripts.afLockAndRead(...args) as Array<string | null> | null;
-      if (reply === null) return false;
-      stored = keys.map((_, i) => typeof reply[i] === "string" ? JSON.parse(reply[i]!) : null);
-      return true;
-    };
-    // Local marks queue up here; marks of other instances wait on the Redis lock.
-    return this.#queue.run(() =>
-      this.#lock.run(classIds, async (held) => {
-        this.#held = held;
-        try {
-          return await fn(stored);
-        } finally {
-          this.#held = null;
-        }
-      }, acquireLast)
-    );
+    return this.#marks.exclusive(classIds, keys, fn);
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {
@@ -179,52 +130,8 @@ export class RedisStore implements FeedStore {
     });
   }
 
-  async commitMark(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
-    const keys = this.#keys;
-    // Every write of the mark goes in one script call (see WRITE_MARK_LUA): encoding ~160
-    // commands for a class of 40 cost about a millisecond of JavaScript on the delivery path;
-    // its hundreds of fields go packed in two arguments for the same reason.
-    const hashes = new Map<string, string[]>();
-    const put = (key: string, field: string, value: string) => {
-      let fields = hashes.get(key);
-      if (!fields) hashes.set(key, fields = []);
-      fields.push(field, value);
-    };
-    // The last posted class of each student wins, as if each record moved it in turn.
-    const members = new Map<string, string>();
-    for (const record of write.records) {
-      put(keys.attendanceRecords(record.studentId), recordSlot(record), JSON.stringify(record));
-      members.delete(record.studentId);
-      members.set(record.studentId, record.classId);
-    }
-    for (const { classId, studentId, date, tally } of write.days) {
-      put(keys.attendanceDays(classId, studentId), date, tally ? tallyText(tally) : "");
-    }
-    for (const { classId, studentId, counts } of write.counts) {
-      put(keys.attendanceCounts(classId), studentId, counts ? JSON.stringify(counts) : "");
-    }
-    const moves: string[] = [];
-    for (const [studentId, classId] of members) moves.push(classId, studentId);
-    const writes: string[] = [];
-    for (const fields of hashes.values()) writes.push(String(fields.length / 2), ...fields);
-    const args = [
-      1 + hashes.size,
-      keys.studentClass,
-      ...hashes.keys(),
-      keys.rosterPrefix,
-      packLines(moves),
-      packLines(writes),
-    ];
-    // The mark's class locks are released in the same transaction: no round trip after it.
-    const held = this.#held;
-    const ids = await this.#bus.publishWith(events, (multi) => {
-      (multi as unknown as Scripted).afWriteMark(...args);
-      for (const [key, token] of held?.unlockArgs ?? []) {
-        (multi as unknown as Scripted)[UNLOCK_COMMAND](key, token);
-      }
-    });
-    held?.released();
-    return ids;
+  commitMark(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
+    return this.#marks.commit(write, events);
   }
 
   queryRecords(filter: RecordFilter): Promise<AttendanceRecord[]> {
