@@ -62,3 +62,33 @@ Deno.test("sweepStreams() ends a stream whose token expired with a close event",
   assert.equal(streams.registry.size, 0);
   assert.equal(streams.fanout.channelCount, 0);
 });
+
+Deno.test("StudentStreams.pingDue() pings the due streams only, and leaves expired ones to the sweep", async () => {
+  const streams = streamsUnderTest();
+  const start = Date.now();
+  const due = await streams.open({ studentId: "s-1", classId: "c-1", expiresAt: start + 60_000 });
+  const ended = await streams.open({ studentId: "s-2", classId: "c-1", expiresAt: start + 60_000 });
+  const expiring = await streams.open({
+    studentId: "s-3",
+    classId: "c-1",
+    expiresAt: start + 100,
+  });
+  const readers = [due, ended, expiring].map((c) => c.body.getReader());
+  for (const reader of readers) {
+    await reader.read(); // retry:
+    await reader.read(); // first ping
+  }
+  ended.abort("client_closed");
+  // Every first-ping schedule is 50-100 % of the 1 s period: nothing is due half a period early.
+  streams.pingDue(start + 400);
+  assert.equal(due.queuedEvents, 0);
+  const at = Math.max(due.nextPingAt, expiring.nextPingAt);
+  streams.pingDue(at);
+  assert.match(new TextDecoder().decode((await readers[0].read()).value), /event: ping/);
+  assert.equal(expiring.queuedEvents, 0, "an expired stream gets no ping; the sweep ends it");
+  assert.ok(due.nextPingAt >= at + 1000, "the next ping is a period later");
+  streams.pingDue(at);
+  assert.equal(due.queuedEvents, 0, "pinged once per due slot");
+  for (const reader of readers) reader.releaseLock();
+  for (const connection of [due, expiring]) connection.abort("client_closed");
+});
