@@ -115,15 +115,14 @@ export class RawHttpClient {
       const header = (name: string) =>
         lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim()
           .toLowerCase();
-      let body: Uint8Array;
-      if (header("transfer-encoding")?.includes("chunked")) {
-        body = await this.#readChunked(conn);
-      } else {
-        const length = Number(header("content-length") ?? 0);
-        while (this.#buffered.length < length) await this.#fill(conn);
-        body = this.#buffered.slice(0, length);
-        this.#buffered = this.#buffered.subarray(length);
+      // Both servers answer triggers with a Content-Length (c.json / a string body).
+      if (header("transfer-encoding")) {
+        throw new Error("Cannot read a response without a Content-Length");
       }
+      const length = Number(header("content-length") ?? 0);
+      while (this.#buffered.length < length) await this.#fill(conn);
+      const body = this.#buffered.slice(0, length);
+      this.#buffered = this.#buffered.subarray(length);
       if (header("connection") === "close") this.close();
       return { status, body: utf8.decode(body) };
     } catch (error) {
@@ -132,33 +131,6 @@ export class RawHttpClient {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  async #readChunked(conn: Deno.TcpConn): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    for (;;) {
-      let lineEnd = indexOfCrlf(this.#buffered);
-      while (lineEnd < 0) {
-        await this.#fill(conn);
-        lineEnd = indexOfCrlf(this.#buffered);
-      }
-      const size = parseInt(latin1.decode(this.#buffered.subarray(0, lineEnd)), 16);
-      this.#buffered = this.#buffered.subarray(lineEnd + 2);
-      while (this.#buffered.length < size + 2) await this.#fill(conn);
-      if (size === 0) {
-        this.#buffered = this.#buffered.subarray(2);
-        break;
-      }
-      parts.push(this.#buffered.slice(0, size));
-      this.#buffered = this.#buffered.subarray(size + 2);
-    }
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
   }
 
   async #fill(conn: Deno.TcpConn): Promise<void> {
@@ -190,13 +162,6 @@ function indexOfBlankLine(bytes: Uint8Array): number {
     if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) {
       return i;
     }
-  }
-  return -1;
-}
-
-function indexOfCrlf(bytes: Uint8Array): number {
-  for (let i = 0; i + 1 < bytes.length; i++) {
-    if (bytes[i] === 13 && bytes[i + 1] === 10) return i;
   }
   return -1;
 }

@@ -43,8 +43,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       false,
       ["verify"],
     );
-    verify = async (token) =>
-      jose.jwtVerify(token, await key, { ...verifyOptions, algorithms: ["HS256"] });
+    const hs256: jose.JWTVerifyOptions = { ...verifyOptions, algorithms: ["HS256"] };
+    verify = async (token) => jose.jwtVerify(token, await key, hs256);
   } else {
     const keys = jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5000 });
     verify = (token) =>

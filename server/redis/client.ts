@@ -12,6 +12,9 @@ import { Redis } from "ioredis";
 
 export type { ChainableCommander, Redis } from "ioredis";
 
+/** A client (or MULTI) seen through the script commands registered on it with `defineCommand`. */
+export type ScriptCommands = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
+
 /** Bounds of one client. */
 export interface RedisClientOptions {
   /** Shown in `CLIENT LIST` and in logs, e.g. "attendance-feed:bus:host-1". */

@@ -7,7 +7,7 @@
 
 import { BusUnavailableError } from "../bus/bus.ts";
 import { UnavailableError } from "../errors.ts";
-import { describeRedisError, type Redis } from "../redis/client.ts";
+import { describeRedisError, type Redis, type ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import { UNLOCK_LUA } from "./redis_store_scripts.ts";
 
@@ -103,10 +103,7 @@ export class RedisClassLock {
       };
       return await fn(heldLocks);
     } finally {
-      const unlock =
-        (this.#redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
-          UNLOCK_COMMAND
-        ];
+      const unlock = (this.#redis as unknown as ScriptCommands)[UNLOCK_COMMAND];
       await Promise.all(held.map((key) => unlock.call(this.#redis, key, token).catch(() => {})));
     }
   }

@@ -9,7 +9,7 @@
 import type { Tally } from "../attendance/metrics.ts";
 import { type AttendanceRecord, type RecordKey, recordSlot } from "../attendance/record.ts";
 import type { Outgoing } from "../bus/bus.ts";
-import type { Redis } from "../redis/client.ts";
+import type { Redis, ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import { packLines } from "../redis/packed_lines.ts";
 import type { RedisBus } from "../redis/redis_bus.ts";
@@ -28,8 +28,6 @@ export interface RedisMarkWriterOptions {
   lockWaitMs?: number;
 }
 
-type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
-
 const tallyText = (t: Tally) => `${t.present},${t.absent},${t.sick},${t.leave}`;
 
 /**
@@ -44,7 +42,7 @@ export class RedisMarkWriter {
   #bus: RedisBus;
   #lock: RedisClassLock;
   #queue = new SerialQueue();
-  #scripts: Scripted;
+  #scripts: ScriptCommands;
   /** The class locks of the mark running now (marks of one instance run one at a time). */
   #held: HeldLocks | null = null;
 
@@ -61,7 +59,7 @@ export class RedisMarkWriter {
     ) {
       if (!(name in options.redis)) options.redis.defineCommand(name, { lua });
     }
-    this.#scripts = options.redis as unknown as Scripted;
+    this.#scripts = options.redis as unknown as ScriptCommands;
   }
 
   /** Runs `fn` holding the classes' locks, with the records stored at `keys` read under them. */
@@ -135,9 +133,9 @@ export class RedisMarkWriter {
     // The mark's class locks are released in the same transaction: no round trip after it.
     const held = this.#held;
     const ids = await this.#bus.publishWith(events, (multi) => {
-      (multi as unknown as Scripted).afWriteMark(...args);
+      (multi as unknown as ScriptCommands).afWriteMark(...args);
       for (const [key, token] of held?.unlockArgs ?? []) {
-        (multi as unknown as Scripted)[UNLOCK_COMMAND](key, token);
+        (multi as unknown as ScriptCommands)[UNLOCK_COMMAND](key, token);
       }
     });
     held?.released();

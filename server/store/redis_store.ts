@@ -19,7 +19,7 @@ import { BusUnavailableError, classChannel, type Outgoing, studentChannel } from
 import { UnavailableError } from "../errors.ts";
 import { compareEventIds, parseEventId } from "../event_id.ts";
 import type { NotificationPayload } from "../events.ts";
-import { describeRedisError, type Redis } from "../redis/client.ts";
+import { describeRedisError, type Redis, type ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import type { RedisBus } from "../redis/redis_bus.ts";
 import {
@@ -40,7 +40,6 @@ export interface RedisStoreOptions extends RedisMarkWriterOptions {
   historyMaxAgeMs?: number;
 }
 
-type Scripted = Record<string, (...args: (string | number)[]) => Promise<unknown>>;
 type Kept = NotificationPayload & { createdAt: string };
 
 function parseTally(text: string): Tally {
@@ -78,8 +77,8 @@ export class RedisStore implements FeedStore {
     }
   }
 
-  get #scripts(): Scripted {
-    return this.#redis as unknown as Scripted;
+  get #scripts(): ScriptCommands {
+    return this.#redis as unknown as ScriptCommands;
   }
 
   /** Runs a read, turning a Redis failure into a 503 instead of a 500. */
@@ -202,7 +201,7 @@ export class RedisStore implements FeedStore {
     );
     return this.#bus.publishWith(events, (multi) => {
       // Queued before the event's own recording: the prefix is the id issued just before it.
-      (multi as unknown as Scripted).afKeepNotification(
+      (multi as unknown as ScriptCommands).afKeepNotification(
         this.#keys.lastEventId,
         key,
         JSON.stringify(notification),
