@@ -60,13 +60,21 @@ export function widgetAssetRoutes(options: WidgetAssetOptions = {}): Hono {
   const cacheControl = `public, max-age=${options.maxAgeS ?? 300}`;
   const cache = new Map<string, Asset>();
   let building: Promise<unknown> | undefined;
+  let buildsEnded = 0;
 
   async function load(name: string): Promise<Asset> {
     const url = new URL(name, distDir);
+    const endedBefore = buildsEnded;
     let stat = await Deno.stat(url).catch(() => null);
+    // A build that ended while this stat was on its way may have made the file: look again
+    // rather than start a second build.
+    if (!stat && buildsEnded !== endedBefore) stat = await Deno.stat(url).catch(() => null);
     if (!stat) {
       // One build for all the requests that found the bundle missing.
-      building ??= build().finally(() => building = undefined);
+      building ??= build().finally(() => {
+        buildsEnded++;
+        building = undefined;
+      });
       try {
         await building;
       } catch (error) {
