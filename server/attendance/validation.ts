@@ -31,7 +31,11 @@ export type { RecordInput } from "./record.ts";
  */
 export function isCalendarDate(value: unknown): value is string {
   if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-  const [y, m, d] = value.split("-").map(Number);
+  // Read the digits in place: a bulk mark checks 500 dates (split + map allocated three arrays each).
+  const digit = (i: number) => value.charCodeAt(i) - 48;
+  const y = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3);
+  const m = digit(5) * 10 + digit(6);
+  const d = digit(8) * 10 + digit(9);
   const date = new Date(Date.UTC(y, m - 1, d));
   return y >= 1 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 &&
     date.getUTCDate() === d;
@@ -39,7 +43,20 @@ export function isCalendarDate(value: unknown): value is string {
 
 /** Length in characters (code points), not UTF-16 units. */
 function chars(value: string): number {
-  return [...value].length;
+  // Counted in place ([...value] built an array per field): a surrogate pair is one code point,
+  // a lone surrogate one as well, as string iteration counts them.
+  let count = value.length;
+  for (let i = 0; i < value.length - 1; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count--;
+        i++;
+      }
+    }
+  }
+  return count;
 }
 
 function fail(action: string, problems: ValidationProblem[]): never {

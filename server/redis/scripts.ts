@@ -36,14 +36,20 @@ local maxlen = ARGV[1]
 local maxAge = tonumber(ARGV[2])
 local minid = string.format('%.0f', math.max(0, now - maxAge))
 local ids = {}
+local maintained = {}
 for i = 3, #KEYS do
   if now > ms then ms = now; seq = 0 else seq = seq + 1 end
   local id = string.format('%.0f-%.0f', ms, seq)
   local e = (i - 3) * 3
   redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', events[e + 2], 'd', events[e + 3])
-  redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
-  -- An idle channel's history vanishes once all of it is older than the retention age.
-  redis.call('PEXPIRE', KEYS[i], maxAge + 60000)
+  -- Once per stream and call (a mark sends a student two events): the entries just added are
+  -- newer than minid, so trimming after the first is trimming after the last.
+  if not maintained[KEYS[i]] then
+    maintained[KEYS[i]] = true
+    redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
+    -- An idle channel's history vanishes once all of it is older than the retention age.
+    redis.call('PEXPIRE', KEYS[i], maxAge + 60000)
+  end
   ids[#ids + 1] = id
 end
 redis.call('SET', KEYS[1], ids[#ids])

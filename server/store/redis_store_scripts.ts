@@ -30,13 +30,22 @@ return 1
 export const WRITE_MARK_LUA = `${LINES_LUA}
 local prefix = ARGV[1]
 local moves = lines(ARGV[2])
-for m = 1, #moves, 2 do
-  local class, student = moves[m], moves[m + 1]
-  local old = redis.call('HGET', KEYS[1], student)
-  if old ~= class then
-    if old then redis.call('SREM', prefix .. old, student) end
-    redis.call('HSET', KEYS[1], student, class)
-    redis.call('SADD', prefix .. class, student)
+if #moves > 0 then
+  -- Every student's current class in one call (a command per student cost ~40 µs per class).
+  local students = {}
+  for m = 2, #moves, 2 do students[#students + 1] = moves[m] end
+  local stored = redis.call('HMGET', KEYS[1], unpack(students))
+  local moved = {}
+  for m = 1, #moves, 2 do
+    local class, student = moves[m], moves[m + 1]
+    local old = moved[student]
+    if old == nil then old = stored[(m + 1) / 2] end
+    if old ~= class then
+      if old then redis.call('SREM', prefix .. old, student) end
+      redis.call('HSET', KEYS[1], student, class)
+      redis.call('SADD', prefix .. class, student)
+    end
+    moved[student] = class
   end
 end
 local writes = lines(ARGV[3])

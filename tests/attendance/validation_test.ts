@@ -39,6 +39,10 @@ Deno.test("isCalendarDate() accepts real dates only", () => {
   assert.ok(!isCalendarDate("2026-04-31"));
   assert.ok(!isCalendarDate("2026-1-01"));
   assert.ok(!isCalendarDate(20261127));
+  assert.ok(isCalendarDate("2000-02-29") && isCalendarDate("9999-12-31"));
+  for (const bad of ["0000-01-01", "2026-00-10", "2026-02-00", "2026-12-32", "2026-1a-01"]) {
+    assert.ok(!isCalendarDate(bad), bad);
+  }
 });
 
 Deno.test("validateMarkBody() accepts one record or a bulk list", () => {
@@ -111,6 +115,18 @@ Deno.test("validateMarkBody() refuses empty, oversized and repeated bulk lists",
 Deno.test("validateMarkBody() counts subject length in characters", () => {
   assert.equal(validateMarkBody({ ...good, subject: "é".repeat(100) }).length, 1);
   assert.equal(validateMarkBody({ ...good, subject: "📚".repeat(100) }).length, 1);
+  assert.throws(() => validateMarkBody({ ...good, subject: "📚".repeat(101) }), ValidationError);
+  assert.throws(
+    () => validateMarkBody({ ...good, subject: "x" + "📚".repeat(100) }),
+    ValidationError,
+  );
+  // Lone surrogates count one each, as string iteration counts them.
+  assert.equal(validateMarkBody({ ...good, subject: "\ud83d".repeat(100) }).length, 1);
+  assert.throws(
+    () => validateMarkBody({ ...good, subject: "\udcda".repeat(101) }),
+    ValidationError,
+  );
+  assert.equal(validateMarkBody({ ...good, subject: "\udcda\ud83d".repeat(50) }).length, 1);
 });
 
 Deno.test("validateNotificationBody() checks audience, lengths, severity and actionUrl", () => {

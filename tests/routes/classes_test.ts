@@ -44,4 +44,23 @@ featureTest("class rosters: set by admins, learned from records and tokens", asy
   assert.equal((await put(admin, "c-1", { studentIds: ["s-1"] })).status, 200);
   assert.deepEqual((await getJson(url("c-1"), admin)).body.studentIds, ["s-1"]);
   assert.equal((await notify("s-3")).status, 403);
+
+  // One bulk mark moves several students: s-1 leaves c-1 for c-2, s-5 joins c-2, and s-6, posted
+  // in c-1 and then in c-2, ends in c-2 (the last posted record's class wins).
+  const moved = await mark(server, admin, {
+    records: [
+      record({ studentId: "s-1", classId: "c-2" }),
+      record({ studentId: "s-5", classId: "c-2" }),
+      record({ studentId: "s-6", classId: "c-1", date: "2026-11-03" }),
+      record({ studentId: "s-6", classId: "c-2", date: "2026-11-04" }),
+    ],
+  });
+  assert.equal(moved.status, 200);
+  assert.deepEqual((await getJson(url("c-1"), admin)).body.studentIds, []);
+  assert.deepEqual((await getJson(url("c-2"), admin)).body.studentIds, [
+    "s-1",
+    "s-2",
+    "s-5",
+    "s-6",
+  ]);
 });
