@@ -120,12 +120,22 @@ export class RedisKeys {
 
   /** Attendance: a student's per-date tallies in a class, field date → "P,A,S,L". */
   attendanceDays(classId: string, studentId: string): string {
-    return `${this.prefix}att:days:${classId}:${studentId}`;
+    return `${this.attendanceDaysPrefix}${classId}:${studentId}`;
+  }
+
+  /** `attendanceDays(c, s)` without `c:s`, for Lua scripts. */
+  get attendanceDaysPrefix(): string {
+    return `${this.prefix}att:days:`;
   }
 
   /** Attendance: every student's summary counts in a class (what ranking is computed from). */
   attendanceCounts(classId: string): string {
-    return `${this.prefix}att:counts:${classId}`;
+    return `${this.attendanceCountsPrefix}${classId}`;
+  }
+
+  /** `attendanceCounts(c)` without `c`, for Lua scripts. */
+  get attendanceCountsPrefix(): string {
+    return `${this.prefix}att:counts:`;
   }
 
   /** Attendance: serializes marks of one class across instances. */

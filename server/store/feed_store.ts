@@ -43,10 +43,13 @@ export interface RecordFilter {
 
 /** Attendance records and the per-class summaries metrics are computed from. */
 export interface AttendanceStore {
-  /** Runs `fn` holding `classIds`, with the records stored at `keys` as read under the hold. */
+  /**
+   * Runs `fn` holding `classIds`, with the records stored at the slots of the posted `records` as
+   * read under the hold. (A store may read ahead what marking them will ask it for next.)
+   */
   exclusive<T>(
     classIds: string[],
-    keys: RecordKey[],
+    records: AttendanceRecord[],
     fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
   ): Promise<T>;
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>>;

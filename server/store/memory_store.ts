@@ -60,11 +60,11 @@ export class MemoryStore implements FeedStore {
 
   exclusive<T>(
     _classIds: string[],
-    keys: RecordKey[],
+    records: AttendanceRecord[],
     fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
   ): Promise<T> {
     // One process: serializing every mark is simplest and marks take well under a millisecond.
-    return this.#queue.run(async () => fn(await this.getRecords(keys)));
+    return this.#queue.run(async () => fn(await this.getRecords(records)));
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {

@@ -31,7 +31,12 @@ import {
   type Snapshot,
   type StoredNotification,
 } from "./feed_store.ts";
-import { RedisMarkWriter, type RedisMarkWriterOptions } from "./redis_mark_writer.ts";
+import {
+  parseClassCounts,
+  parseDayTallies,
+  RedisMarkWriter,
+  type RedisMarkWriterOptions,
+} from "./redis_mark_writer.ts";
 import { KEEP_NOTIFICATION_LUA, LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
 
 /** Options of {@link RedisStore}: those of its mark writer, and the history age. */
@@ -41,11 +46,6 @@ export interface RedisStoreOptions extends RedisMarkWriterOptions {
 }
 
 type Kept = NotificationPayload & { createdAt: string };
-
-function parseTally(text: string): Tally {
-  const [present, absent, sick, leave] = text.split(",").map(Number);
-  return { present, absent, sick, leave };
-}
 
 /**
  * @example
@@ -96,10 +96,10 @@ export class RedisStore implements FeedStore {
 
   exclusive<T>(
     classIds: string[],
-    keys: RecordKey[],
+    records: AttendanceRecord[],
     fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
   ): Promise<T> {
-    return this.#marks.exclusive(classIds, keys, fn);
+    return this.#marks.exclusive(classIds, records, fn);
   }
 
   getRecords(keys: RecordKey[]): Promise<Array<AttendanceRecord | null>> {
@@ -116,16 +116,21 @@ export class RedisStore implements FeedStore {
   }
 
   dayTallies(classId: string, studentId: string): Promise<Map<string, Tally>> {
+    // A mark's own reads were made by its lock script, in the lock's round trip.
+    const early = this.#marks.dayTallies(classId, studentId);
+    if (early) return Promise.resolve(early);
     return this.#read("read tallies", async () => {
-      const raw = await this.#redis.hgetall(this.#keys.attendanceDays(classId, studentId));
-      return new Map(Object.entries(raw).map(([date, text]) => [date, parseTally(text)]));
+      return parseDayTallies(
+        await this.#redis.hgetall(this.#keys.attendanceDays(classId, studentId)),
+      );
     });
   }
 
   classCounts(classId: string): Promise<Map<string, StudentCounts>> {
+    const early = this.#marks.classCounts(classId);
+    if (early) return Promise.resolve(early);
     return this.#read("read class counts", async () => {
-      const raw = await this.#redis.hgetall(this.#keys.attendanceCounts(classId));
-      return new Map(Object.entries(raw).map(([sid, json]) => [sid, JSON.parse(json)]));
+      return parseClassCounts(await this.#redis.hgetall(this.#keys.attendanceCounts(classId)));
     });
   }
 

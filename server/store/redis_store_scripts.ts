@@ -87,15 +87,55 @@ return #ARGV - 2
 `;
 
 /**
- * Takes a class lock (`SET NX PX`) and, when it did, reads records under it: one round trip.
- * KEYS[1] = lock, KEYS[2..] = the records hash of each slot. ARGV = token, ttl (ms), slots.
- * Returns false when the lock is taken, else each slot's record (nil when absent), in order.
+ * Takes a class lock (`SET NX PX`) and, when it did, reads under it what the mark will need: one
+ * round trip. KEYS[1] = lock, KEYS[2..] = the records hash of each posted record. ARGV = token,
+ * ttl (ms), day-tallies key prefix, class-counts key prefix, and the posted records packed
+ * ({@link packLines}): slot, classId, status, studentId for each, in KEYS order.
+ *
+ * Returns false when the lock is taken, else {records, wanted, days, classes, counts}: each slot's
+ * stored record (nil when absent); then, for every (class, student) whose tallies the mark moves,
+ * `wanted` as flat class, student pairs with `days` their tallies hashes (HGETALL), and `classes`
+ * with `counts` their counts hashes. A record moves tallies when its slot was empty or held
+ * another status or class (both classes then); a re-mark that changes only, say, the subject
+ * moves none, and nothing more is read.
  */
-export const LOCK_AND_READ_LUA = `
+export const LOCK_AND_READ_LUA = `${LINES_LUA}
 if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
-local out = {}
-for i = 2, #KEYS do out[i - 1] = redis.call('HGET', KEYS[i], ARGV[i + 1]) end
-return out
+local posted = lines(ARGV[5])
+local records, wanted, seenPair, classes, seenClass = {}, {}, {}, {}, {}
+local function want(class, student)
+  local pair = class .. ':' .. student
+  if not seenPair[pair] then
+    seenPair[pair] = true
+    wanted[#wanted + 1] = class
+    wanted[#wanted + 1] = student
+  end
+  if not seenClass[class] then
+    seenClass[class] = true
+    classes[#classes + 1] = class
+  end
+end
+for i = 2, #KEYS do
+  local p = (i - 2) * 4
+  local class, status, student = posted[p + 2], posted[p + 3], posted[p + 4]
+  local stored = redis.call('HGET', KEYS[i], posted[p + 1])
+  records[i - 1] = stored
+  if not stored then
+    want(class, student)
+  -- Ids and statuses never need JSON escaping: a plain search finds exactly the field.
+  elseif not (string.find(stored, '"classId":"' .. class .. '"', 1, true)
+      and string.find(stored, '"status":"' .. status .. '"', 1, true)) then
+    want(class, student)
+    want(cjson.decode(stored).classId, student)
+  end
+end
+local days = {}
+for k = 1, #wanted, 2 do
+  days[#days + 1] = redis.call('HGETALL', ARGV[3] .. wanted[k] .. ':' .. wanted[k + 1])
+end
+local counts = {}
+for k = 1, #classes do counts[k] = redis.call('HGETALL', ARGV[4] .. classes[k]) end
+return {records, wanted, days, classes, counts}
 `;
 
 /** Deletes a lock only if it still holds our token. KEYS[1] = lock, ARGV[1] = token. */
