@@ -124,6 +124,27 @@ const ROWS: Row[] = [
     ratio: false,
   },
   {
+    name: "  corrections p50 ms",
+    value: (r) => r.classOf40Corrections?.p50Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  corrections p99 ms",
+    value: (r) => r.classOf40Corrections?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  corrections lost",
+    value: (r) => r.classOf40Corrections?.lost ?? NaN,
+    digits: 0,
+    target: "0",
+    ratio: false,
+  },
+  {
     name: "mark-to-screen p50 ms",
     value: (r) => r.markToScreen.p50Ms,
     digits: 2,

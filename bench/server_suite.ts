@@ -51,6 +51,11 @@ export interface SuiteResult {
   loadAverage: number;
   idleRssBytes: number;
   classOf40: LatencyFigures;
+  /**
+   * The class of 40 again, each round flipping every student's status (a correction, so every
+   * student's metrics move too: the path of a real morning's marks). Product servers only.
+   */
+  classOf40Corrections?: LatencyFigures;
   connect: ConnectSummary;
   rssPerConnectionBytes: number;
   broadcast: LatencyFigures & {
@@ -153,6 +158,7 @@ async function runScenarios(
   const classStudents = students(`${o.runId}-c40s`, `${o.runId}-c40`, 40);
   const small = WorkerPool.start(1);
   let classOf40: LatencyFigures;
+  let classOf40Corrections: LatencyFigures | undefined;
   try {
     const opened = await small.connect(target, await mintTokens(o.secret, classStudents), 40);
     o.log(`  class of 40: ${opened.opened} streams live`);
@@ -170,6 +176,25 @@ async function runScenarios(
     for (let k = 0; k < o.classRounds; k++) await round(k);
     const stats = await awaitDelivery(small, 40 * o.classRounds, 10_000);
     classOf40 = figures(via, stats.latency, opened.opened * o.classRounds);
+    if (useMarks) {
+      const ids = classStudents.map((s) => s.sub);
+      const flip = async (k: number) => {
+        const status = k % 2 === 0 ? "ABSENT" : "PRESENT";
+        await markAttendance(trigger, teacherToken, `${o.runId}-c40`, ids, k, status);
+        await sleep(50);
+      };
+      await small.reset();
+      for (let k = 0; k < WARM_UP_ROUNDS; k++) await flip(2_000_000 + k);
+      await awaitDelivery(small, 40 * WARM_UP_ROUNDS, 10_000);
+      await small.reset();
+      for (let k = 0; k < o.classRounds; k++) await flip(k);
+      const flipped = await awaitDelivery(small, 40 * o.classRounds, 10_000);
+      classOf40Corrections = figures(
+        "attendance corrections",
+        flipped.latency,
+        opened.opened * o.classRounds,
+      );
+    }
   } finally {
     await small.stop();
   }
@@ -246,6 +271,7 @@ async function runScenarios(
       loadAverage,
       idleRssBytes,
       classOf40,
+      classOf40Corrections,
       connect,
       rssPerConnectionBytes: (rssConnected - rssBefore) / connect.opened,
       broadcast,

@@ -57,8 +57,9 @@ export async function hasAttendanceRoute(client: RawHttpClient, token: string): 
 }
 
 /**
- * Marks every student of `studentIds` PRESENT for one period, in one bulk request, with round `k`'s
- * marker in the subject (a changed subject is stored and sent, so every round sends again).
+ * Marks every student of `studentIds` with `status` (default PRESENT) for one period, in one bulk
+ * request, with round `k`'s marker in the subject (a changed subject is stored and sent, so every
+ * round sends again; a changed status is a correction that also moves every student's metrics).
  */
 export async function markAttendance(
   client: RawHttpClient,
@@ -66,6 +67,7 @@ export async function markAttendance(
   classId: string,
   studentIds: string[],
   k: number,
+  status: "PRESENT" | "ABSENT" = "PRESENT",
 ): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   const response = await post(client, ATTENDANCE_PATH, token, () => {
@@ -75,7 +77,7 @@ export async function markAttendance(
       classId,
       date,
       period: 1,
-      status: "PRESENT",
+      status,
       subject,
     }));
     return { records };

@@ -36,6 +36,13 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
       assert.equal(broadcast.closedByServer, 0, `${label}: streams cut off`);
       assert.equal(classOf40.lost, 0, `${label}: class-of-40 events lost`);
       assert.equal(markToScreen.lost, 0, `${label}: mark-to-screen events lost`);
+      // Corrections are measured on the product only (the baseline has no marks).
+      const corrections = result.classOf40Corrections;
+      if (label === "baseline") assert.equal(corrections, undefined);
+      else {
+        assert.equal(corrections?.lost, 0, `${label}: correction events lost`);
+        assert.ok(Number.isFinite(corrections?.p99Ms), `${label}: corrections p99`);
+      }
       for (
         const value of [
           broadcast.cpuUsPerConnectionPerBroadcast,
