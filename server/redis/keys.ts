@@ -133,6 +133,24 @@ export class RedisKeys {
     return `${this.attendanceCountsPrefix}${classId}`;
   }
 
+  /**
+   * Attendance: a class's tallies-and-counts version, bumped by every commit that writes them
+   * (what an instance's cached copy is checked against).
+   */
+  attendanceVersion(classId: string): string {
+    return `${this.attendanceVersionPrefix}${classId}`;
+  }
+
+  /** Attendance: an optimistic commit's guard (set and deleted inside one MULTI). */
+  markGuard(token: string): string {
+    return `${this.prefix}att:guard:${token}`;
+  }
+
+  /** `attendanceVersion(c)` without `c`, for Lua scripts. */
+  get attendanceVersionPrefix(): string {
+    return `${this.prefix}att:version:`;
+  }
+
   /** `attendanceCounts(c)` without `c`, for Lua scripts. */
   get attendanceCountsPrefix(): string {
     return `${this.prefix}att:counts:`;

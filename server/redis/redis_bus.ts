@@ -49,6 +49,23 @@ type RecordCommand = (...args: (string | number)[]) => Promise<string[]>;
 
 const RECORD = "sseRecordEvents";
 
+/** Options of {@link RedisBus.publishWith}. */
+export interface PublishOptions {
+  /**
+   * A key that must exist for the events to be recorded (the event script deletes it): set by a
+   * check earlier in the same MULTI (see GUARD_MARK_LUA). Without it nothing is recorded and
+   * publishWith rejects with {@link GuardRefusedError}.
+   */
+  guardKey?: string;
+  /** Called with every command's reply of the MULTI, in order, once it succeeded. */
+  replies?: (replies: unknown[]) => void;
+}
+
+/** An optimistic commit's check refused it: nothing was written or recorded. */
+export class GuardRefusedError extends Error {
+  override name = "GuardRefusedError";
+}
+
 /**
  * @example
  * ```ts
@@ -102,6 +119,7 @@ export class RedisBus implements Bus {
   async publishWith(
     events: Outgoing[],
     addCommands?: (multi: ChainableCommander) => void,
+    options: PublishOptions = {},
   ): Promise<string[]> {
     if (events.length === 0 && !addCommands) return [];
     let results: [Error | null, unknown][] | null;
@@ -109,7 +127,9 @@ export class RedisBus implements Bus {
       const multi = this.#redis.multi();
       addCommands?.(multi);
       if (events.length > 0) {
-        (multi as unknown as Record<string, RecordCommand>)[RECORD](...this.#recordArgs(events));
+        const args = this.#recordArgs(events);
+        if (options.guardKey) args.push(options.guardKey);
+        (multi as unknown as Record<string, RecordCommand>)[RECORD](...args);
       }
       results = await multi.exec();
     } catch (error) {
@@ -126,8 +146,13 @@ export class RedisBus implements Bus {
         { cause: failed[0] },
       );
     }
+    options.replies?.(results.map(([, reply]) => reply));
     if (events.length === 0) return [];
-    const ids = results[results.length - 1][1] as string[];
+    const ids = results[results.length - 1][1] as string[] | null;
+    if (ids === null) {
+      if (options.guardKey) throw new GuardRefusedError("The commit's guard refused it");
+      throw new BusUnavailableError("Cannot record events: the script recorded none");
+    }
     this.#advance(ids[ids.length - 1]);
     return ids;
   }

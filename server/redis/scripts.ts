@@ -12,14 +12,16 @@ import { LINES_LUA } from "./packed_lines.ts";
  *
  * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
  * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = prefix of the live pub/sub
- * channels, ARGV[4] = the events packed ({@link packLines}): channel, type, json for each. Returns
- * the ids, in call order. Each live message is `<id>\n<type>\n<json>`
+ * channels, ARGV[4] = the events packed ({@link packLines}): channel, type, json for each,
+ * ARGV[5] (optional) = a guard key that must exist (it is deleted; see GUARD_MARK_LUA in
+ * server/store/redis_store_scripts.ts). Returns the ids, in call order; false without the guard. Each live message is `<id>\n<type>\n<json>`
  * (see {@link parseLiveMessage}).
  *
  * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
  * going back even when the clock does, so publish order = id order on every channel.
  */
 export const RECORD_EVENTS_LUA = `${LINES_LUA}
+if ARGV[5] and ARGV[5] ~= '' and redis.call('DEL', ARGV[5]) == 0 then return false end
 local events = lines(ARGV[4])
 if #events ~= 3 * (#KEYS - 2) then return redis.error_reply('ERR events do not match their keys') end
 local live = ARGV[3]

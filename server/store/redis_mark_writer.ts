@@ -12,10 +12,17 @@ import type { Outgoing } from "../bus/bus.ts";
 import type { Redis, ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import { packLines } from "../redis/packed_lines.ts";
-import type { RedisBus } from "../redis/redis_bus.ts";
+import { GuardRefusedError, type RedisBus } from "../redis/redis_bus.ts";
 import type { MarkWrite } from "./feed_store.ts";
+import { type ClassTallies, MarkCache } from "./mark_cache.ts";
+import {
+  classesAfterCommit,
+  guardArguments,
+  NotCachedError,
+  type OptimisticMark,
+} from "./optimistic_mark.ts";
 import { type HeldLocks, RedisClassLock, UNLOCK_COMMAND } from "./redis_class_lock.ts";
-import { LOCK_AND_READ_LUA, WRITE_MARK_LUA } from "./redis_store_scripts.ts";
+import { GUARD_MARK_LUA, LOCK_AND_READ_LUA, WRITE_MARK_LUA } from "./redis_store_scripts.ts";
 import { SerialQueue } from "./serial_queue.ts";
 
 /** What {@link RedisMarkWriter} needs (a subset of the store's options). */
@@ -60,13 +67,19 @@ type LockAndReadReply = [
   days: string[][],
   classes: string[],
   counts: string[][],
+  versions: string[],
 ];
 
 /** Tallies and counts read by the lock script, for the mark that holds the lock. */
 interface ReadUnderLock {
   days: Map<string, Map<string, Tally>>;
   counts: Map<string, Map<string, StudentCounts>>;
+  /** The classes read, with everything read of them (days of the wanted students only). */
+  classes: Map<string, ClassTallies>;
 }
+
+/** After a refused optimistic commit, marks of its classes take the lock for this long. */
+const REFUSED_BACKOFF_MS = 60_000;
 
 const pairKey = (classId: string, studentId: string) => `${classId}:${studentId}`;
 
@@ -87,6 +100,11 @@ export class RedisMarkWriter {
   #held: HeldLocks | null = null;
   /** What the lock script read for the mark running now, until it commits. */
   #readUnderLock: ReadUnderLock | null = null;
+  /** The optimistic mark running now, if it is one. */
+  #optimistic: OptimisticMark | null = null;
+  #cache = new MarkCache();
+  /** When an optimistic commit of a class was last refused (another instance wrote it). */
+  #refusedAt = new Map<string, number>();
 
   constructor(options: RedisMarkWriterOptions) {
     this.#keys = options.keys;
@@ -97,7 +115,11 @@ export class RedisMarkWriter {
     });
     // Their number of keys varies: given first on each call.
     for (
-      const [name, lua] of [["afWriteMark", WRITE_MARK_LUA], ["afLockAndRead", LOCK_AND_READ_LUA]]
+      const [name, lua] of [
+        ["afWriteMark", WRITE_MARK_LUA],
+        ["afLockAndRead", LOCK_AND_READ_LUA],
+        ["afGuardMark", GUARD_MARK_LUA],
+      ]
     ) {
       if (!(name in options.redis)) options.redis.defineCommand(name, { lua });
     }
@@ -105,11 +127,67 @@ export class RedisMarkWriter {
   }
 
   /**
-   * Runs `fn` holding the classes' locks, with the records stored at the posted records' slots
-   * read under them, and the tallies and counts the mark will need read in the same script (see
+   * Runs `fn` with the records stored at the posted records' slots, holding the classes' locks:
+   * either optimistically, planned from what this instance last saw and committed in one round
+   * trip after Redis checked it all still holds, or (when it did not, or the cache lacks something)
+   * under the class locks, whose script also reads the tallies and counts the mark will need (see
    * {@link dayTallies}).
    */
   exclusive<T>(
+    classIds: string[],
+    records: AttendanceRecord[],
+    fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
+  ): Promise<T> {
+    // Local marks queue up here; marks of other instances wait on the Redis lock.
+    return this.#queue.run(async () => {
+      const optimistic = await this.#tryOptimistic(classIds, records, fn);
+      if (optimistic.done) return optimistic.value;
+      return await this.#locked(classIds, records, fn);
+    });
+  }
+
+  async #tryOptimistic<T>(
+    classIds: string[],
+    records: AttendanceRecord[],
+    fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
+  ): Promise<{ done: true; value: T } | { done: false }> {
+    const now = Date.now();
+    if (classIds.some((c) => (this.#refusedAt.get(c) ?? -Infinity) > now - REFUSED_BACKOFF_MS)) {
+      return { done: false };
+    }
+    const expected: string[] = [];
+    const stored: Array<AttendanceRecord | null> = [];
+    for (const r of records) {
+      // A slot never seen is taken to be empty (a first mark): the guard checks that too.
+      const json = this.#cache.slot(r.studentId, recordSlot(r)) ?? "";
+      expected.push(json);
+      stored.push(json === "" ? null : JSON.parse(json));
+    }
+    const optimistic: OptimisticMark = { records, expected, used: new Map(), committed: false };
+    this.#optimistic = optimistic;
+    try {
+      const value = await fn(stored);
+      // An answer without a write (nothing changed, or a refusal) rests on the cache alone: the
+      // locked path gives the authoritative one.
+      return optimistic.committed ? { done: true, value } : { done: false };
+    } catch (error) {
+      if (error instanceof GuardRefusedError) {
+        for (const [classId, at] of this.#refusedAt) {
+          if (at <= now - REFUSED_BACKOFF_MS) this.#refusedAt.delete(classId);
+        }
+        for (const classId of [...classIds, ...optimistic.used.keys()]) {
+          this.#refusedAt.set(classId, now);
+        }
+      }
+      for (const r of records) this.#cache.forgetSlot(r.studentId, recordSlot(r));
+      for (const classId of optimistic.used.keys()) this.#cache.forgetClass(classId);
+      return { done: false };
+    } finally {
+      this.#optimistic = null;
+    }
+  }
+
+  #locked<T>(
     classIds: string[],
     records: AttendanceRecord[],
     fn: (stored: Array<AttendanceRecord | null>) => Promise<T>,
@@ -125,54 +203,89 @@ export class RedisMarkWriter {
         posted.push(recordSlot(r), r.classId, r.status, r.studentId);
       }
       args.push(token, ttlMs, keys.attendanceDaysPrefix, keys.attendanceCountsPrefix);
-      args.push(packLines(posted));
+      args.push(packLines(posted), keys.attendanceVersionPrefix);
       const reply = await this.#scripts.afLockAndRead(...args) as LockAndReadReply | null;
       if (reply === null) return false;
-      const [found, wanted, days, classes, counts] = reply;
+      const [found, wanted, days, classes, counts, versions] = reply;
       stored = records.map((_, i) => typeof found[i] === "string" ? JSON.parse(found[i]!) : null);
-      const read: ReadUnderLock = { days: new Map(), counts: new Map() };
+      records.forEach((r, i) => this.#cache.rememberSlot(r.studentId, recordSlot(r), found[i]));
+      const read: ReadUnderLock = { days: new Map(), counts: new Map(), classes: new Map() };
+      classes.forEach((classId, k) => {
+        const classCounts = parseClassCounts(fieldsOf(counts[k]));
+        read.counts.set(classId, classCounts);
+        // Days of other students seen before still hold if nobody wrote the class since.
+        const cached = this.#cache.classTallies(classId);
+        const known = cached?.version === versions[k] ? cached.days : new Map();
+        read.classes.set(classId, {
+          version: versions[k],
+          counts: classCounts,
+          days: new Map(known),
+        });
+      });
       for (let k = 0; k < wanted.length; k += 2) {
-        read.days.set(pairKey(wanted[k], wanted[k + 1]), parseDayTallies(fieldsOf(days[k / 2])));
+        const [classId, studentId] = [wanted[k], wanted[k + 1]];
+        const tallies = parseDayTallies(fieldsOf(days[k / 2]));
+        read.days.set(pairKey(classId, studentId), tallies);
+        read.classes.get(classId)?.days.set(studentId, tallies);
       }
-      classes.forEach((classId, k) =>
-        read.counts.set(classId, parseClassCounts(fieldsOf(counts[k])))
-      );
       this.#readUnderLock = read;
       return true;
     };
-    // Local marks queue up here; marks of other instances wait on the Redis lock.
-    return this.#queue.run(() =>
-      this.#lock.run(classIds, async (held) => {
-        this.#held = held;
-        try {
-          return await fn(stored);
-        } finally {
-          this.#held = null;
-          this.#readUnderLock = null;
-        }
-      }, acquireLast)
-    );
+    return this.#lock.run(classIds, async (held) => {
+      this.#held = held;
+      try {
+        return await fn(stored);
+      } finally {
+        this.#held = null;
+        this.#readUnderLock = null;
+      }
+    }, acquireLast);
   }
 
   /**
-   * The day tallies of `(classId, studentId)` as the running mark's lock script read them (a
-   * fresh copy), or undefined when it did not: the mark then needs no round trip to plan.
+   * The day tallies of `(classId, studentId)` for the running mark, a fresh copy: as its lock
+   * script read them, or, for an optimistic mark, as cached (throwing when they are not, which
+   * sends the mark down the locked path). Undefined when the lock script did not read them.
    */
   dayTallies(classId: string, studentId: string): Map<string, Tally> | undefined {
+    if (this.#optimistic) {
+      const days = this.#usedClass(classId).days.get(studentId);
+      if (!days) throw new NotCachedError(`tallies of ${studentId} in ${classId}`);
+      return new Map(days);
+    }
     const days = this.#readUnderLock?.days.get(pairKey(classId, studentId));
     return days && new Map(days);
   }
 
   /** Like {@link dayTallies}, for a class's counts. */
   classCounts(classId: string): Map<string, StudentCounts> | undefined {
+    if (this.#optimistic) return new Map(this.#usedClass(classId).counts);
     const counts = this.#readUnderLock?.counts.get(classId);
     return counts && new Map(counts);
   }
 
-  /** Writes a mark and records its events in one MULTI/EXEC, releasing the held class locks. */
+  /** A cached class the optimistic mark now depends on (its version is checked at commit). */
+  #usedClass(classId: string): ClassTallies {
+    const optimistic = this.#optimistic!;
+    let used = optimistic.used.get(classId);
+    if (!used) {
+      used = this.#cache.classTallies(classId);
+      if (!used) throw new NotCachedError(`class ${classId}`);
+      optimistic.used.set(classId, used);
+    }
+    return used;
+  }
+
+  /**
+   * Writes a mark and records its events in one MULTI/EXEC, releasing the held class locks; for an
+   * optimistic mark, behind the guard that checks what it was planned from (rejecting with
+   * {@link GuardRefusedError} when that no longer holds: nothing was written).
+   */
   async commit(write: MarkWrite, events: Outgoing[]): Promise<string[]> {
     // From here on the data changes: no later read may be answered from the lock script's.
+    const read = this.#readUnderLock;
     this.#readUnderLock = null;
+    const optimistic = this.#optimistic;
     const keys = this.#keys;
     // Every write of the mark goes in one script call (see WRITE_MARK_LUA): encoding ~160
     // commands for a class of 40 cost about a millisecond of JavaScript on the delivery path;
@@ -185,8 +298,11 @@ export class RedisMarkWriter {
     };
     // The last posted class of each student wins, as if each record moved it in turn.
     const members = new Map<string, string>();
+    const written: Array<[AttendanceRecord, string]> = [];
     for (const record of write.records) {
-      put(keys.attendanceRecords(record.studentId), recordSlot(record), JSON.stringify(record));
+      const json = JSON.stringify(record);
+      written.push([record, json]);
+      put(keys.attendanceRecords(record.studentId), recordSlot(record), json);
       members.delete(record.studentId);
       members.set(record.studentId, record.classId);
     }
@@ -196,10 +312,12 @@ export class RedisMarkWriter {
     for (const { classId, studentId, counts } of write.counts) {
       put(keys.attendanceCounts(classId), studentId, counts ? JSON.stringify(counts) : "");
     }
+    const bumped = [...new Set([...write.days, ...write.counts].map((w) => w.classId))];
     const moves: string[] = [];
     for (const [studentId, classId] of members) moves.push(classId, studentId);
     const writes: string[] = [];
     for (const fields of hashes.values()) writes.push(String(fields.length / 2), ...fields);
+    const guardKey = optimistic ? keys.markGuard(crypto.randomUUID()) : "";
     const args = [
       1 + hashes.size,
       keys.studentClass,
@@ -207,16 +325,31 @@ export class RedisMarkWriter {
       keys.rosterPrefix,
       packLines(moves),
       packLines(writes),
+      keys.attendanceVersionPrefix,
+      packLines(bumped),
+      guardKey,
     ];
     // The mark's class locks are released in the same transaction: no round trip after it.
     const held = this.#held;
+    let replies: unknown[] = [];
     const ids = await this.#bus.publishWith(events, (multi) => {
-      (multi as unknown as ScriptCommands).afWriteMark(...args);
-      for (const [key, token] of held?.unlockArgs ?? []) {
-        (multi as unknown as ScriptCommands)[UNLOCK_COMMAND](key, token);
-      }
-    });
+      const scripts = multi as unknown as ScriptCommands;
+      if (optimistic) scripts.afGuardMark(...guardArguments(keys, optimistic, guardKey));
+      scripts.afWriteMark(...args);
+      for (const [key, token] of held?.unlockArgs ?? []) scripts[UNLOCK_COMMAND](key, token);
+    }, { guardKey: guardKey || undefined, replies: (all) => replies = all });
     held?.released();
+    const versions = replies[optimistic ? 1 : 0] as string[] | null;
+    if (versions === null) throw new GuardRefusedError("The commit's guard refused it");
+    if (optimistic) optimistic.committed = true;
+    for (const [record, json] of written) {
+      this.#cache.rememberSlot(record.studentId, recordSlot(record), json);
+    }
+    const before = optimistic ? optimistic.used : read?.classes;
+    for (const [classId, tallies] of classesAfterCommit(before, write, bumped, versions)) {
+      if (tallies) this.#cache.rememberClass(classId, tallies);
+      else this.#cache.forgetClass(classId);
+    }
     return ids;
   }
 }

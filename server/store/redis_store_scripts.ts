@@ -25,9 +25,13 @@ return 1
  * KEYS[1] = student→class hash, KEYS[2..] = hashes to change. ARGV[1] = roster key prefix;
  * ARGV[2], packed ({@link packLines}): (classId, studentId) pairs moving students into classes;
  * ARGV[3], packed: for each hash of KEYS[2..], n, then n (field, value) pairs, an empty value
- * deleting the field.
+ * deleting the field; ARGV[4] = version key prefix, ARGV[5], packed: the classes whose tallies or
+ * counts change (their versions are bumped); ARGV[6] = the guard key of an optimistic commit ("" for
+ * none: see GUARD_MARK_LUA), without which nothing is written.
+ * Returns the classes' new versions, in order; false when the guard is missing.
  */
 export const WRITE_MARK_LUA = `${LINES_LUA}
+if ARGV[6] ~= '' and redis.call('EXISTS', ARGV[6]) == 0 then return false end
 local prefix = ARGV[1]
 local moves = lines(ARGV[2])
 if #moves > 0 then
@@ -59,7 +63,11 @@ for k = 2, #KEYS do
     a = a + 2
   end
 end
-return 1
+local versions = {}
+for _, class in ipairs(lines(ARGV[5])) do
+  versions[#versions + 1] = tostring(redis.call('INCR', ARGV[4] .. class))
+end
+return versions
 `;
 
 /**
@@ -89,10 +97,11 @@ return #ARGV - 2
 /**
  * Takes a class lock (`SET NX PX`) and, when it did, reads under it what the mark will need: one
  * round trip. KEYS[1] = lock, KEYS[2..] = the records hash of each posted record. ARGV = token,
- * ttl (ms), day-tallies key prefix, class-counts key prefix, and the posted records packed
- * ({@link packLines}): slot, classId, status, studentId for each, in KEYS order.
+ * ttl (ms), day-tallies key prefix, class-counts key prefix, the posted records packed
+ * ({@link packLines}): slot, classId, status, studentId for each, in KEYS order; version key prefix.
  *
- * Returns false when the lock is taken, else {records, wanted, days, classes, counts}: each slot's
+ * Returns false when the lock is taken, else {records, wanted, days, classes, counts, versions}:
+ * each slot's
  * stored record (nil when absent); then, for every (class, student) whose tallies the mark moves,
  * `wanted` as flat class, student pairs with `days` their tallies hashes (HGETALL), and `classes`
  * with `counts` their counts hashes. A record moves tallies when its slot was empty or held
@@ -133,9 +142,41 @@ local days = {}
 for k = 1, #wanted, 2 do
   days[#days + 1] = redis.call('HGETALL', ARGV[3] .. wanted[k] .. ':' .. wanted[k + 1])
 end
-local counts = {}
-for k = 1, #classes do counts[k] = redis.call('HGETALL', ARGV[4] .. classes[k]) end
-return {records, wanted, days, classes, counts}
+local counts, versions = {}, {}
+for k = 1, #classes do
+  counts[k] = redis.call('HGETALL', ARGV[4] .. classes[k])
+  versions[k] = redis.call('GET', ARGV[6] .. classes[k]) or '0'
+end
+return {records, wanted, days, classes, counts, versions}
+`;
+
+/**
+ * The check of an optimistic commit (a mark planned from what this instance last saw, without the
+ * lock round trip): no class of the mark is locked by another mark, every posted slot still holds
+ * what the instance saw ("" for nothing), and every class whose tallies and counts the plan used is
+ * still at the version it saw ("0" for never written). When all hold it sets the guard key (ttl
+ * ms), which the mark's write and event scripts in the same MULTI require; else nothing runs.
+ * KEYS = the guard key, then the class locks, then the records hash of each slot.
+ * ARGV = ttl, number of locks, version key prefix, packed slots and expected values (in KEYS
+ * order), packed (classId, version) pairs. Returns 1 when the commit may go on, else 0.
+ */
+export const GUARD_MARK_LUA = `${LINES_LUA}
+local locks = tonumber(ARGV[2])
+for i = 2, 1 + locks do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+local slots = lines(ARGV[4])
+for i = 2 + locks, #KEYS do
+  local s = (i - 2 - locks) * 2
+  local stored = redis.call('HGET', KEYS[i], slots[s + 1]) or ''
+  if stored ~= slots[s + 2] then return 0 end
+end
+local versions = lines(ARGV[5])
+for k = 1, #versions, 2 do
+  if (redis.call('GET', ARGV[3] .. versions[k]) or '0') ~= versions[k + 1] then return 0 end
+end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+return 1
 `;
 
 /** Deletes a lock only if it still holds our token. KEYS[1] = lock, ARGV[1] = token. */

@@ -54,6 +54,15 @@ async function watchCommands(url: string, prefix: string) {
   };
 }
 
+/** Runs `fn`, then returns the commands sent meanwhile, once `execs` EXECs showed in MONITOR. */
+async function commandsDuring(sent: string[], fn: () => Promise<unknown>, execs = 1) {
+  sent.splice(0);
+  await fn();
+  // MONITOR lines trail the replies a little.
+  await until(() => sent.filter((c) => c === "exec").length >= execs, 2000, "commits in MONITOR");
+  return sent.splice(0);
+}
+
 redisTest(
   "RedisStore marks: the lock script reads the tallies and counts a mark needs (no read after it)",
   async ({ url, prefix }) => {
@@ -62,13 +71,7 @@ redisTest(
     const monitor = await watchCommands(url, prefix);
     const sent = monitor.sent;
     const marking = { store, excusedAbsences: "absent" as const };
-    const sentDuring = async (fn: () => Promise<unknown>) => {
-      sent.splice(0);
-      await fn();
-      // MONITOR lines trail the replies a little: wait for the commit's EXEC to show up.
-      await until(() => sent.includes("exec"), 2000, "the commit in MONITOR");
-      return sent.splice(0);
-    };
+    const sentDuring = (fn: () => Promise<unknown>) => commandsDuring(sent, fn);
     try {
       await until(() => deps.bus.readiness().ready, 5000, "RedisBus ready");
       const students = ["s-1", "s-2", "s-3", "s-4"];
@@ -109,14 +112,98 @@ redisTest(
         leave: 0,
       });
 
-      // A re-mark that changes only the subject reads no tallies at all.
+      // A re-mark of slots this instance has seen is planned from what it saw: one round trip,
+      // nothing before the commit's MULTI (whose guard checks it all still holds).
       const subjectOnly = await sentDuring(() =>
         markAttendance(marking, admin, [{ ...record("s-3", "c-1", "PRESENT"), subject: "Art" }])
       );
-      assert.deepEqual(beforeCommit(subjectOnly), ["evalsha"]);
+      assert.deepEqual(beforeCommit(subjectOnly), []);
     } finally {
       await monitor.close();
       await deps.close();
+    }
+  },
+);
+
+redisTest(
+  "RedisStore marks: planned from what the instance saw, one round trip; when that is stale, the lock",
+  async ({ url, prefix }) => {
+    const a = createRedisDeps({ url, prefix, instanceId: "optimistic-a", log: false });
+    const b = createRedisDeps({ url, prefix, instanceId: "optimistic-b", log: false });
+    const storeA = new RedisStore({ redis: a.redis, bus: a.bus, keys: a.keys });
+    const storeB = new RedisStore({ redis: b.redis, bus: b.bus, keys: b.keys });
+    const monitor = await watchCommands(url, prefix);
+    const markA = (records: ReturnType<typeof record>[]) =>
+      markAttendance({ store: storeA, excusedAbsences: "absent" }, admin, records);
+    const markB = (records: ReturnType<typeof record>[]) =>
+      markAttendance({ store: storeB, excusedAbsences: "absent" }, admin, records);
+    const counts = async (classId: string, studentId: string) =>
+      (await storeB.classCounts(classId)).get(studentId)?.all;
+    try {
+      await until(() => a.bus.readiness().ready && b.bus.readiness().ready, 5000, "buses ready");
+
+      // A's first mark of c-1 takes the lock (nothing seen yet); its correction then does not.
+      await markA([record("s-1", "c-1", "PRESENT"), record("s-2", "c-1", "PRESENT")]);
+      const corrected = await commandsDuring(
+        monitor.sent,
+        () => markA([record("s-1", "c-1", "ABSENT")]),
+      );
+      assert.equal(corrected[0], "multi", corrected.join(" "));
+      assert.deepEqual(await counts("c-1", "s-1"), { present: 0, absent: 1, sick: 0, leave: 0 });
+
+      // B corrects s-2; A, still seeing s-2 PRESENT, corrects s-1 again: its guard refuses the
+      // stale plan (nothing written), and the mark goes the locked path on fresh data.
+      await markB([record("s-2", "c-1", "SICK")]);
+      const refused = await commandsDuring(
+        monitor.sent,
+        () => markA([record("s-1", "c-1", "LEAVE")]),
+        2,
+      );
+      const afterRefusal = refused.slice(refused.indexOf("exec") + 1);
+      assert.equal(afterRefusal[0], "evalsha", refused.join(" ")); // the lock script
+      assert.deepEqual(await counts("c-1", "s-1"), { present: 0, absent: 0, sick: 0, leave: 1 });
+      assert.deepEqual(await counts("c-1", "s-2"), { present: 0, absent: 0, sick: 1, leave: 0 });
+      const c1 = await storeB.classCounts("c-1");
+      assert.deepEqual([...c1.keys()].sort(), ["s-1", "s-2"]);
+
+      // An identical re-post of a slot another instance changed is a change, not a no-op.
+      await markA([record("s-7", "c-4", "PRESENT")]);
+      await markB([record("s-7", "c-4", "ABSENT")]);
+      const again = await markA([record("s-7", "c-4", "PRESENT")]);
+      assert.equal(again.stored, 1);
+      assert.equal(again.corrections, 1);
+
+      // A class locked by a mark in progress elsewhere: the guard refuses, the mark waits.
+      await markA([record("s-5", "c-5", "PRESENT")]);
+      await markA([record("s-5", "c-5", "ABSENT")]); // optimistic from here on
+      await a.redis.set(a.keys.attendanceLock("c-5"), "elsewhere", "PX", 300);
+      const started = Date.now();
+      await markA([record("s-5", "c-5", "SICK")]);
+      assert.ok(Date.now() - started >= 250, "waited for the other mark's lock");
+      assert.deepEqual(await counts("c-5", "s-5"), { present: 0, absent: 0, sick: 1, leave: 0 });
+
+      // A slot this instance never saw is planned as empty; the guard checks that too. B records
+      // s-9 for another date in c-8 (which moves s-9 there); A, whose c-7 is cached, then marks
+      // that date in c-7: refused, and the locked path moves the record out of c-8's tallies.
+      await markA([record("s-9", "c-7", "PRESENT")]);
+      await markA([record("s-9", "c-7", "ABSENT")]);
+      await markB([{ ...record("s-9", "c-8", "PRESENT"), date: "2026-11-03" }]);
+      assert.deepEqual(await counts("c-8", "s-9"), { present: 1, absent: 0, sick: 0, leave: 0 });
+      const moved = await commandsDuring(
+        monitor.sent,
+        () => markA([{ ...record("s-9", "c-7", "SICK"), date: "2026-11-03" }]),
+        2,
+      );
+      assert.equal(moved[0], "multi", moved.join(" "));
+      assert.equal(await counts("c-8", "s-9"), undefined);
+      assert.deepEqual(await counts("c-7", "s-9"), { present: 0, absent: 1, sick: 1, leave: 0 });
+
+      // Nothing the guards refused was left behind.
+      assert.deepEqual(await a.redis.keys(`${prefix}att:guard:*`), []);
+    } finally {
+      await monitor.close();
+      await a.close();
+      await b.close();
     }
   },
 );
