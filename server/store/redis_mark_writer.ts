@@ -179,8 +179,11 @@ export class RedisMarkWriter {
           this.#refusedAt.set(classId, now);
         }
       }
-      for (const r of records) this.#cache.forgetSlot(r.studentId, recordSlot(r));
-      for (const classId of optimistic.used.keys()) this.#cache.forgetClass(classId);
+      // Only missing: what is cached still holds. Anything else: it may not.
+      if (!(error instanceof NotCachedError)) {
+        for (const r of records) this.#cache.forgetSlot(r.studentId, recordSlot(r));
+        for (const classId of optimistic.used.keys()) this.#cache.forgetClass(classId);
+      }
       return { done: false };
     } finally {
       this.#optimistic = null;
