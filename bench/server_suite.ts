@@ -155,43 +155,39 @@ async function runScenarios(
   const idleRssBytes = await settledRss(server.pid);
 
   // 1. A class of 40: the teacher marks them all, each round.
-  const classStudents = students(`${o.runId}-c40s`, `${o.runId}-c40`, 40);
+  const classId = `${o.runId}-c40`;
+  const classStudents = students(`${o.runId}-c40s`, classId, 40);
   const small = WorkerPool.start(1);
   let classOf40: LatencyFigures;
   let classOf40Corrections: LatencyFigures | undefined;
   try {
     const opened = await small.connect(target, await mintTokens(o.secret, classStudents), 40);
     o.log(`  class of 40: ${opened.opened} streams live`);
-    const round = async (k: number) => {
-      if (useMarks) {
-        const ids = classStudents.map((s) => s.sub);
-        await markAttendance(trigger, teacherToken, `${o.runId}-c40`, ids, k);
-      } else await classBroadcast(trigger, teacherToken, `${o.runId}-c40`, k);
-      await sleep(50);
-    };
-    // Warm-up rounds (a fresh process compiles the path on its first marks), not measured.
-    for (let k = 0; k < WARM_UP_ROUNDS; k++) await round(1_000_000 + k);
-    await awaitDelivery(small, 40 * WARM_UP_ROUNDS, 10_000);
-    await small.reset();
-    for (let k = 0; k < o.classRounds; k++) await round(k);
-    const stats = await awaitDelivery(small, 40 * o.classRounds, 10_000);
-    classOf40 = figures(via, stats.latency, opened.opened * o.classRounds);
-    if (useMarks) {
-      const ids = classStudents.map((s) => s.sub);
-      const flip = async (k: number) => {
-        const status = k % 2 === 0 ? "ABSENT" : "PRESENT";
-        await markAttendance(trigger, teacherToken, `${o.runId}-c40`, ids, k, status);
+    const ids = classStudents.map((s) => s.sub);
+    // Warm-up rounds first (a fresh process compiles the path on its first marks), not measured.
+    const measure = async (send: (k: number) => Promise<void>, warmUpFrom: number) => {
+      const round = async (k: number) => {
+        await send(k);
         await sleep(50);
       };
       await small.reset();
-      for (let k = 0; k < WARM_UP_ROUNDS; k++) await flip(2_000_000 + k);
+      for (let k = 0; k < WARM_UP_ROUNDS; k++) await round(warmUpFrom + k);
       await awaitDelivery(small, 40 * WARM_UP_ROUNDS, 10_000);
       await small.reset();
-      for (let k = 0; k < o.classRounds; k++) await flip(k);
-      const flipped = await awaitDelivery(small, 40 * o.classRounds, 10_000);
+      for (let k = 0; k < o.classRounds; k++) await round(k);
+      return (await awaitDelivery(small, 40 * o.classRounds, 10_000)).latency;
+    };
+    const remark = (k: number) =>
+      useMarks
+        ? markAttendance(trigger, teacherToken, classId, ids, k)
+        : classBroadcast(trigger, teacherToken, classId, k);
+    classOf40 = figures(via, await measure(remark, 1_000_000), opened.opened * o.classRounds);
+    if (useMarks) {
+      const correct = (k: number) =>
+        markAttendance(trigger, teacherToken, classId, ids, k, k % 2 === 0 ? "ABSENT" : "PRESENT");
       classOf40Corrections = figures(
         "attendance corrections",
-        flipped.latency,
+        await measure(correct, 2_000_000),
         opened.opened * o.classRounds,
       );
     }

@@ -45,18 +45,18 @@ export function compareParsedIds(a: ParsedEventId, b: ParsedEventId): number {
  */
 export function compareEventIds(a: string, b: string): number {
   // Read in place: this runs twice per pub/sub message, and parsing allocated ~1 KB each time.
-  const aDash = a === "0" ? -2 : validDash(a);
-  const bDash = b === "0" ? -2 : validDash(b);
-  const aMs = aDash === -2 ? 0 : aDash < 0 ? -1 : digitsValue(a, 0, aDash);
-  const bMs = bDash === -2 ? 0 : bDash < 0 ? -1 : digitsValue(b, 0, bDash);
-  if (aMs !== bMs) return aMs - bMs;
-  const aSeq = aDash === -2 ? 0 : aDash < 0 ? -1 : digitsValue(a, aDash + 1, a.length);
-  const bSeq = bDash === -2 ? 0 : bDash < 0 ? -1 : digitsValue(b, bDash + 1, b.length);
-  return aSeq - bSeq;
+  const aDash = validDash(a);
+  const bDash = validDash(b);
+  return idPart(a, aDash, false) - idPart(b, bDash, false) ||
+    idPart(a, aDash, true) - idPart(b, bDash, true);
 }
 
-/** Index of the dash of a valid `"<ms>-<seq>"` ({@link ID_PATTERN}), else -1. */
+/** "0" (before everything). */
+const ZERO = -2;
+
+/** The dash of a valid `"<ms>-<seq>"` ({@link ID_PATTERN}); {@link ZERO} for "0"; else -1. */
 function validDash(id: string): number {
+  if (id === "0") return ZERO;
   const dash = id.indexOf("-");
   if (dash < 1 || dash > 15 || id.length - dash - 1 < 1 || id.length - dash - 1 > 15) return -1;
   for (let i = 0; i < id.length; i++) {
@@ -64,6 +64,13 @@ function validDash(id: string): number {
     if (i !== dash && (c < 48 || c > 57)) return -1;
   }
   return dash;
+}
+
+/** The ms (or `seq`) part of an id whose dash is at `dash`: 0 for "0", -1 when invalid. */
+function idPart(id: string, dash: number, seq: boolean): number {
+  if (dash === ZERO) return 0;
+  if (dash < 0) return -1;
+  return seq ? digitsValue(id, dash + 1, id.length) : digitsValue(id, 0, dash);
 }
 
 /** The number written by the digits `id[from..to)` (checked by {@link validDash}). */

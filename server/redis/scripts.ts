@@ -14,8 +14,8 @@ import { LINES_LUA } from "./packed_lines.ts";
  * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = prefix of the live pub/sub
  * channels, ARGV[4] = the events packed ({@link packLines}): channel, type, json for each,
  * ARGV[5] (optional) = a guard key that must exist (it is deleted; see GUARD_MARK_LUA in
- * server/store/redis_store_scripts.ts). Returns the ids, in call order; false without the guard. Each live message is `<id>\n<type>\n<json>`
- * (see {@link parseLiveMessage}).
+ * server/store/redis_store_scripts.ts). Returns the ids, in call order; false without the guard.
+ * Each live message is `<id>\n<type>\n<json>` (see {@link parseLiveMessage}).
  *
  * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
  * going back even when the clock does, so publish order = id order on every channel.

@@ -70,18 +70,8 @@ type LockAndReadReply = [
   versions: string[],
 ];
 
-/** Tallies and counts read by the lock script, for the mark that holds the lock. */
-interface ReadUnderLock {
-  days: Map<string, Map<string, Tally>>;
-  counts: Map<string, Map<string, StudentCounts>>;
-  /** The classes read, with everything read of them (days of the wanted students only). */
-  classes: Map<string, ClassTallies>;
-}
-
 /** After a refused optimistic commit, marks of its classes take the lock for this long. */
 const REFUSED_BACKOFF_MS = 60_000;
-
-const pairKey = (classId: string, studentId: string) => `${classId}:${studentId}`;
 
 /**
  * @example
@@ -98,8 +88,11 @@ export class RedisMarkWriter {
   #scripts: ScriptCommands;
   /** The class locks of the mark running now (marks of one instance run one at a time). */
   #held: HeldLocks | null = null;
-  /** What the lock script read for the mark running now, until it commits. */
-  #readUnderLock: ReadUnderLock | null = null;
+  /**
+   * The classes the lock script read for the mark running now (their counts, and the day tallies
+   * of the students it wanted plus those cached at the same version), until it commits.
+   */
+  #readUnderLock: Map<string, ClassTallies> | null = null;
   /** The optimistic mark running now, if it is one. */
   #optimistic: OptimisticMark | null = null;
   #cache = new MarkCache();
@@ -212,24 +205,19 @@ export class RedisMarkWriter {
       const [found, wanted, days, classes, counts, versions] = reply;
       stored = records.map((_, i) => typeof found[i] === "string" ? JSON.parse(found[i]!) : null);
       records.forEach((r, i) => this.#cache.rememberSlot(r.studentId, recordSlot(r), found[i]));
-      const read: ReadUnderLock = { days: new Map(), counts: new Map(), classes: new Map() };
+      const read = new Map<string, ClassTallies>();
       classes.forEach((classId, k) => {
-        const classCounts = parseClassCounts(fieldsOf(counts[k]));
-        read.counts.set(classId, classCounts);
         // Days of other students seen before still hold if nobody wrote the class since.
         const cached = this.#cache.classTallies(classId);
         const known = cached?.version === versions[k] ? cached.days : new Map();
-        read.classes.set(classId, {
+        read.set(classId, {
           version: versions[k],
-          counts: classCounts,
+          counts: parseClassCounts(fieldsOf(counts[k])),
           days: new Map(known),
         });
       });
       for (let k = 0; k < wanted.length; k += 2) {
-        const [classId, studentId] = [wanted[k], wanted[k + 1]];
-        const tallies = parseDayTallies(fieldsOf(days[k / 2]));
-        read.days.set(pairKey(classId, studentId), tallies);
-        read.classes.get(classId)?.days.set(studentId, tallies);
+        read.get(wanted[k])!.days.set(wanted[k + 1], parseDayTallies(fieldsOf(days[k / 2])));
       }
       this.#readUnderLock = read;
       return true;
@@ -251,25 +239,26 @@ export class RedisMarkWriter {
    * sends the mark down the locked path). Undefined when the lock script did not read them.
    */
   dayTallies(classId: string, studentId: string): Map<string, Tally> | undefined {
-    if (this.#optimistic) {
-      const days = this.#usedClass(classId).days.get(studentId);
-      if (!days) throw new NotCachedError(`tallies of ${studentId} in ${classId}`);
-      return new Map(days);
+    const days = this.#classOfMark(classId)?.days.get(studentId);
+    if (!days && this.#optimistic) {
+      throw new NotCachedError(`tallies of ${studentId} in ${classId}`);
     }
-    const days = this.#readUnderLock?.days.get(pairKey(classId, studentId));
     return days && new Map(days);
   }
 
   /** Like {@link dayTallies}, for a class's counts. */
   classCounts(classId: string): Map<string, StudentCounts> | undefined {
-    if (this.#optimistic) return new Map(this.#usedClass(classId).counts);
-    const counts = this.#readUnderLock?.counts.get(classId);
+    const counts = this.#classOfMark(classId)?.counts;
     return counts && new Map(counts);
   }
 
-  /** A cached class the optimistic mark now depends on (its version is checked at commit). */
-  #usedClass(classId: string): ClassTallies {
-    const optimistic = this.#optimistic!;
+  /**
+   * The running mark's view of a class: what its lock script read, or for an optimistic mark the
+   * cached class, which the mark then depends on (its version is checked at commit).
+   */
+  #classOfMark(classId: string): ClassTallies | undefined {
+    const optimistic = this.#optimistic;
+    if (!optimistic) return this.#readUnderLock?.get(classId);
     let used = optimistic.used.get(classId);
     if (!used) {
       used = this.#cache.classTallies(classId);
@@ -348,7 +337,7 @@ export class RedisMarkWriter {
     for (const [record, json] of written) {
       this.#cache.rememberSlot(record.studentId, recordSlot(record), json);
     }
-    const before = optimistic ? optimistic.used : read?.classes;
+    const before = optimistic ? optimistic.used : read ?? undefined;
     for (const [classId, tallies] of classesAfterCommit(before, write, bumped, versions)) {
       if (tallies) this.#cache.rememberClass(classId, tallies);
       else this.#cache.forgetClass(classId);

@@ -25,9 +25,9 @@ return 1
  * KEYS[1] = student→class hash, KEYS[2..] = hashes to change. ARGV[1] = roster key prefix;
  * ARGV[2], packed ({@link packLines}): (classId, studentId) pairs moving students into classes;
  * ARGV[3], packed: for each hash of KEYS[2..], n, then n (field, value) pairs, an empty value
- * deleting the field; ARGV[4] = version key prefix, ARGV[5], packed: the classes whose tallies or
- * counts change (their versions are bumped); ARGV[6] = the guard key of an optimistic commit ("" for
- * none: see GUARD_MARK_LUA), without which nothing is written.
+ * deleting the field; ARGV[4] = version key prefix, ARGV[5], packed: the classes whose tallies
+ * or counts change (their versions are bumped); ARGV[6] = the guard key of an optimistic commit
+ * ("" for none: see GUARD_MARK_LUA), without which nothing is written.
  * Returns the classes' new versions, in order; false when the guard is missing.
  */
 export const WRITE_MARK_LUA = `${LINES_LUA}
@@ -98,15 +98,15 @@ return #ARGV - 2
  * Takes a class lock (`SET NX PX`) and, when it did, reads under it what the mark will need: one
  * round trip. KEYS[1] = lock, KEYS[2..] = the records hash of each posted record. ARGV = token,
  * ttl (ms), day-tallies key prefix, class-counts key prefix, the posted records packed
- * ({@link packLines}): slot, classId, status, studentId for each, in KEYS order; version key prefix.
+ * ({@link packLines}): slot, classId, status, studentId for each, in KEYS order; version key
+ * prefix.
  *
  * Returns false when the lock is taken, else {records, wanted, days, classes, counts, versions}:
- * each slot's
- * stored record (nil when absent); then, for every (class, student) whose tallies the mark moves,
- * `wanted` as flat class, student pairs with `days` their tallies hashes (HGETALL), and `classes`
- * with `counts` their counts hashes. A record moves tallies when its slot was empty or held
- * another status or class (both classes then); a re-mark that changes only, say, the subject
- * moves none, and nothing more is read.
+ * each slot's stored record (nil when absent); then, for every (class, student) whose tallies the
+ * mark moves, `wanted` as flat class, student pairs with `days` their tallies hashes (HGETALL), and
+ * `classes` with `counts` their counts hashes and `versions` their versions ("0" when unset). A
+ * record moves tallies when its slot was empty or held another status or class (both classes
+ * then); a re-mark that changes only, say, the subject moves none, and nothing more is read.
  */
 export const LOCK_AND_READ_LUA = `${LINES_LUA}
 if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
