@@ -124,6 +124,27 @@ const ROWS: Row[] = [
     ratio: false,
   },
   {
+    name: "  server CPU ms / round",
+    value: (r) => r.classOf40.cpuMsPerRound?.server ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: true,
+  },
+  {
+    name: "  Redis CPU ms / round",
+    value: (r) => r.classOf40.cpuMsPerRound?.redis ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  load gen. CPU ms / round",
+    value: (r) => r.classOf40.cpuMsPerRound?.loadGenerator ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: true,
+  },
+  {
     name: "  corrections p50 ms",
     value: (r) => r.classOf40Corrections?.p50Ms ?? NaN,
     digits: 2,
@@ -133,6 +154,20 @@ const ROWS: Row[] = [
   {
     name: "  corrections p99 ms",
     value: (r) => r.classOf40Corrections?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  corrections server CPU ms",
+    value: (r) => r.classOf40Corrections?.cpuMsPerRound?.server ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  corrections Redis CPU ms",
+    value: (r) => r.classOf40Corrections?.cpuMsPerRound?.redis ?? NaN,
     digits: 2,
     target: "",
     ratio: false,

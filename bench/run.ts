@@ -5,7 +5,8 @@
  * Flags: `--smoke` (a few hundred connections, < 60 s), `--connections N`, `--broadcasts N`,
  * `--workers N`, `--gap-ms N`, `--servers baseline,memory,redis,redis2`, `--redis-url URL`
  * (default `private`: a redis-server of its own on a free port), `--out DIR`,
- * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--env NAME=value`
+ * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--cpu-prof` (a
+ * `.cpuprofile` per product server, for Chrome DevTools), `--env NAME=value`
  * (extra product setting, repeatable).
  *
  * @module
@@ -107,6 +108,7 @@ if (import.meta.main) {
       },
       out: { type: "string", default: new URL("./results/", import.meta.url).pathname },
       profile: { type: "boolean", default: false },
+      "cpu-prof": { type: "boolean", default: false },
       env: { type: "string", multiple: true, default: [] },
     },
   });
@@ -160,6 +162,9 @@ if (import.meta.main) {
     // A p99 over 50 rounds of 40 is the worst round or two: 200 rounds (and 400 probes) make the
     // percentile an estimate rather than a draw.
     classRounds: smoke ? 5 : 200,
+    // Hundreds of marks before measuring: V8 still compiles the mark path for that long, on the
+    // same vCPU as the rounds (docs/PERFORMANCE.md, "Where a round's time goes").
+    warmUpMarks: smoke ? 20 : 300,
     probes: smoke ? 10 : 400,
     probeGapMs: smoke ? 50 : 75,
     log: (line) => console.log(line),
@@ -193,12 +198,23 @@ if (import.meta.main) {
           ? ["--prof", "--no-logfile-per-isolate", `--logfile=${profileLog}`]
           : []),
       ];
-      const denoFlags = v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : [];
+      const denoFlags = [
+        ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),
+        // Written when the server exits (it does on SIGTERM): wall-clock samples, so time a
+        // server spends preempted inside a system call shows up in that call.
+        ...(values["cpu-prof"] && kind === "product"
+          ? ["--cpu-prof", `--cpu-prof-dir=${out}`, `--cpu-prof-name=${runId}-${label}.cpuprofile`]
+          : []),
+      ];
       console.log(`${label}: starting`);
       const servers: ServerProcess[] = [];
       try {
         servers.push(await startServer({ kind, env, denoFlags }));
-        const suite = { ...options, runId: `${runId}${label[0]}${label.length}` };
+        const suite = {
+          ...options,
+          runId: `${runId}${label[0]}${label.length}`,
+          redisPid: label.startsWith("redis") ? privateRedis?.pid : undefined,
+        };
         if (label === "redis2") {
           servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);

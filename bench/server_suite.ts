@@ -8,7 +8,7 @@
 
 import { type BenchClaims, mintTokens, students } from "./bench_tokens.ts";
 import type { LatencyHistogram } from "./latency_histogram.ts";
-import { cpuSplitMs, cpuTimeMs, rssBytes } from "./proc_stats.ts";
+import { cpuSplitMs, cpuTimeMs, preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
 import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
@@ -25,6 +25,14 @@ export interface SuiteOptions {
   /** Connect attempts in flight per worker. */
   concurrency: number;
   classRounds: number;
+  /**
+   * Marks sent back to back before a class-of-40 measurement, so that it sees a server whose JIT
+   * has compiled the mark path (a server that has taken a morning's first marks), not one that is
+   * still compiling it on the same vCPU (see docs/PERFORMANCE.md).
+   */
+  warmUpMarks: number;
+  /** The Redis the product uses, when the benchmark started it: its CPU per round is reported. */
+  redisPid?: number;
   probes: number;
   probeGapMs: number;
   /** Prefix of student ids, unique per server so several instances never share students. */
@@ -42,6 +50,16 @@ export interface LatencyFigures {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU per round of the class of 40 (its pause included), ms. */
+  cpuMsPerRound?: RoundCpu;
+}
+
+/** Where a class-of-40 round's CPU went, ms per round. */
+export interface RoundCpu {
+  server: number;
+  /** Null when the Redis was not started by the benchmark (its pid is unknown). */
+  redis: number | null;
+  loadGenerator: number;
 }
 
 /** Everything measured against one server. */
@@ -164,32 +182,52 @@ async function runScenarios(
     const opened = await small.connect(target, await mintTokens(o.secret, classStudents), 40);
     o.log(`  class of 40: ${opened.opened} streams live`);
     const ids = classStudents.map((s) => s.sub);
-    // Warm-up rounds first (a fresh process compiles the path on its first marks), not measured.
+    // A burst of marks first (the JIT compiles the path), then paced warm-up rounds; not measured.
     const measure = async (send: (k: number) => Promise<void>, warmUpFrom: number) => {
       const round = async (k: number) => {
         await send(k);
         await sleep(50);
       };
       await small.reset();
+      for (let k = 0; k < o.warmUpMarks; k++) await send(warmUpFrom + WARM_UP_ROUNDS + k);
       for (let k = 0; k < WARM_UP_ROUNDS; k++) await round(warmUpFrom + k);
-      await awaitDelivery(small, 40 * WARM_UP_ROUNDS, 10_000);
+      await awaitDelivery(small, 40 * (WARM_UP_ROUNDS + o.warmUpMarks), 30_000);
+      await sleep(1000);
       await small.reset();
+      const cpuAt = () => ({
+        server: preciseCpuTimeMs(server.pid),
+        redis: o.redisPid ? preciseCpuTimeMs(o.redisPid) : NaN,
+        loadGenerator: preciseCpuTimeMs(small.pids[0]),
+      });
+      const before = cpuAt();
       for (let k = 0; k < o.classRounds; k++) await round(k);
-      return (await awaitDelivery(small, 40 * o.classRounds, 10_000)).latency;
+      const after = cpuAt();
+      const latency = (await awaitDelivery(small, 40 * o.classRounds, 10_000)).latency;
+      const perRound = (key: keyof RoundCpu) => (after[key] - before[key]) / o.classRounds;
+      const cpu: RoundCpu = {
+        server: perRound("server"),
+        redis: o.redisPid ? perRound("redis") : null,
+        loadGenerator: perRound("loadGenerator"),
+      };
+      return { latency, cpu };
+    };
+    const measured = async (
+      via: string,
+      send: (k: number) => Promise<void>,
+      warmUpFrom: number,
+    ): Promise<LatencyFigures> => {
+      const { latency, cpu } = await measure(send, warmUpFrom);
+      return { ...figures(via, latency, opened.opened * o.classRounds), cpuMsPerRound: cpu };
     };
     const remark = (k: number) =>
       useMarks
         ? markAttendance(trigger, teacherToken, classId, ids, k)
         : classBroadcast(trigger, teacherToken, classId, k);
-    classOf40 = figures(via, await measure(remark, 1_000_000), opened.opened * o.classRounds);
+    classOf40 = await measured(via, remark, 1_000_000);
     if (useMarks) {
       const correct = (k: number) =>
         markAttendance(trigger, teacherToken, classId, ids, k, k % 2 === 0 ? "ABSENT" : "PRESENT");
-      classOf40Corrections = figures(
-        "attendance corrections",
-        await measure(correct, 2_000_000),
-        opened.opened * o.classRounds,
-      );
+      classOf40Corrections = await measured("attendance corrections", correct, 2_000_000);
     }
   } finally {
     await small.stop();

@@ -43,6 +43,10 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
         assert.equal(corrections?.lost, 0, `${label}: correction events lost`);
         assert.ok(Number.isFinite(corrections?.p99Ms), `${label}: corrections p99`);
       }
+      // CPU per class-of-40 round: both the server and the load generator did work; no Redis here.
+      const cpu = classOf40.cpuMsPerRound;
+      assert.ok(cpu && cpu.server > 0 && cpu.loadGenerator > 0, `${label}: ${JSON.stringify(cpu)}`);
+      assert.equal(cpu.redis, null, `${label}: no Redis CPU without Redis`);
       for (
         const value of [
           broadcast.cpuUsPerConnectionPerBroadcast,
