@@ -15,7 +15,8 @@ import type {
 } from "../streams/connection_tracker.ts";
 import type { Redis } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
-import { HEARTBEAT_LUA, OPEN_CONNECTION_LUA } from "./scripts.ts";
+import { MicrotaskBatch } from "./microtask_batch.ts";
+import { HEARTBEAT_LUA, OPEN_CONNECTIONS_LUA } from "./scripts.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
 
 /** What a RedisConnectionTracker needs. */
@@ -33,7 +34,9 @@ export interface RedisConnectionTrackerOptions {
 
 type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
-const OPEN = "sseOpenConnection";
+const OPEN = "sseOpenConnections";
+/** Streams recorded per script call at most (a connect wave's batch is usually 10–200). */
+const OPEN_BATCH = 200;
 const HEARTBEAT = "sseHeartbeatConnections";
 /** Streams refreshed per script call, so no single call blocks Redis for long. */
 // Small batches: each script blocks Redis while it runs (500 streams took ~12 ms; 100 take ~2).
@@ -54,6 +57,8 @@ export class RedisConnectionTracker implements ConnectionTracker {
   #now: () => number;
   #handler: CloseRequestHandler = () => {};
   #stopListening: () => void;
+  /** Streams opened in one microtask checkpoint (a connect wave's): one script call. */
+  #opening: MicrotaskBatch<[TrackedConnection, number], string[]>;
 
   constructor(options: RedisConnectionTrackerOptions) {
     this.#redis = options.redis;
@@ -62,33 +67,45 @@ export class RedisConnectionTracker implements ConnectionTracker {
     this.#ttlMs = options.ttlMs ?? 5 * 60 * 1000;
     this.#now = options.now ?? Date.now;
     if (!(OPEN in this.#redis)) {
-      this.#redis.defineCommand(OPEN, { lua: OPEN_CONNECTION_LUA, numberOfKeys: 5 });
+      this.#redis.defineCommand(OPEN, { lua: OPEN_CONNECTIONS_LUA });
       this.#redis.defineCommand(HEARTBEAT, { lua: HEARTBEAT_LUA });
     }
+    this.#opening = new MicrotaskBatch((streams) => this.#openAll(streams), OPEN_BATCH);
     this.#stopListening = options.subscriber.listen(
       this.#keys.control(this.#instanceId),
       (connectionId) => this.#handler(connectionId),
     );
   }
 
-  async open(connection: TrackedConnection, maxPerStudent: number): Promise<string[]> {
+  open(connection: TrackedConnection, maxPerStudent: number): Promise<string[]> {
+    return this.#opening.add([connection, maxPerStudent]);
+  }
+
+  async #openAll(streams: Array<[TrackedConnection, number]>): Promise<string[][]> {
     const k = this.#keys;
+    const keys = streams.flatMap(([c]) => [
+      k.connection(c.id),
+      k.student(c.studentId),
+      k.class(c.classId),
+    ]);
+    const args = streams.flatMap(([c, maxPerStudent]) => [
+      c.id,
+      c.studentId,
+      c.classId,
+      c.instanceId,
+      c.connectedAt,
+      maxPerStudent,
+    ]);
     return await this.#script(OPEN)(
-      k.connection(connection.id),
-      k.student(connection.studentId),
-      k.class(connection.classId),
+      keys.length + 2,
       k.connections,
       k.connectionSeq,
-      connection.id,
-      connection.studentId,
-      connection.classId,
-      connection.instanceId,
-      connection.connectedAt,
+      ...keys,
       this.#now(),
       this.#ttlMs,
-      maxPerStudent,
       k.connectionPrefix,
-    ) as string[];
+      ...args,
+    ) as string[][];
   }
 
   async heartbeat(connections: TrackedConnection[]): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * {@link ConnectRateLimiter} over Redis: one sliding window per student, decided by a Lua script,
- * so attempts on every instance count against one limit.
+ * so attempts on every instance count against one limit. Attempts made together (a connect wave)
+ * are decided by one script call.
  *
  * @module
  */
@@ -8,6 +9,7 @@
 import type { ConnectRateLimiter, RateDecision } from "../limits/connect_rate_limiter.ts";
 import type { Redis } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
+import { MicrotaskBatch } from "./microtask_batch.ts";
 import { RATE_LIMIT_LUA } from "./scripts.ts";
 
 /** What a RedisRateLimiter needs. */
@@ -22,9 +24,11 @@ export interface RedisRateLimiterOptions {
   now?: () => number;
 }
 
-type RateCommand = (key: string, ...args: (string | number)[]) => Promise<[number, number]>;
+type RateCommand = (keyCount: number, ...args: (string | number)[]) => Promise<number[]>;
 
-const RATE = "sseConnectRate";
+const RATE = "sseConnectRates";
+/** Most attempts per script call: each holds Redis a few µs, and keys travel as arguments. */
+const MAX_BATCH = 200;
 
 /**
  * @example
@@ -39,6 +43,7 @@ export class RedisRateLimiter implements ConnectRateLimiter {
   #limit: number;
   #windowMs: number;
   #now?: () => number;
+  #attempts: MicrotaskBatch<string, RateDecision>;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#redis = options.redis;
@@ -47,20 +52,27 @@ export class RedisRateLimiter implements ConnectRateLimiter {
     this.#windowMs = options.windowMs ?? 60_000;
     this.#now = options.now;
     if (!(RATE in this.#redis)) {
-      this.#redis.defineCommand(RATE, { lua: RATE_LIMIT_LUA, numberOfKeys: 1 });
+      // Key count first (numberOfKeys unset): a batch names as many windows as it has attempts.
+      this.#redis.defineCommand(RATE, { lua: RATE_LIMIT_LUA });
     }
+    this.#attempts = new MicrotaskBatch((keys) => this.#decide(keys), MAX_BATCH);
   }
 
-  async hit(key: string): Promise<RateDecision> {
+  hit(key: string): Promise<RateDecision> {
+    return this.#attempts.add(key);
+  }
+
+  async #decide(keys: string[]): Promise<RateDecision[]> {
     const command = (this.#redis as unknown as Record<string, RateCommand>)[RATE];
-    const [allowed, retryAfterS] = await command.call(
+    const flat = await command.call(
       this.#redis,
-      this.#keys.connectRate(key),
+      keys.length,
+      ...keys.map((key) => this.#keys.connectRate(key)),
       this.#now ? this.#now() : -1,
       this.#windowMs,
       this.#limit,
-      crypto.randomUUID(),
+      ...keys.map(() => crypto.randomUUID()),
     );
-    return { allowed: allowed === 1, retryAfterS };
+    return keys.map((_, i) => ({ allowed: flat[2 * i] === 1, retryAfterS: flat[2 * i + 1] }));
   }
 }

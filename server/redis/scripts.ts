@@ -98,11 +98,13 @@ export function parseLiveMessage(channel: string, message: string): Delivery | n
 }
 
 /**
- * Sliding-window rate limit on a sorted set of attempt times.
+ * Sliding-window rate limit on sorted sets of attempt times, for several attempts at once (a
+ * connect wave's, see server/redis/microtask_batch.ts), decided in order.
  *
- * KEYS[1] = the window; ARGV = now (ms, or -1 for Redis's clock), window (ms), limit, a unique
- * member. Returns {allowed (1|0), retryAfterS}. Every attempt counts, allowed or not, like
- * `decide()` in server/limits/connect_rate_limiter.ts; only the last `limit` are kept.
+ * KEYS = the window of each attempt (a key may repeat); ARGV = now (ms, or -1 for Redis's clock),
+ * window (ms), limit, then a unique member per attempt. Returns {allowed (1|0), retryAfterS} per
+ * attempt, flattened. Every attempt counts, allowed or not, like `decide()` in
+ * server/limits/connect_rate_limiter.ts; only the last `limit` are kept.
  */
 export const RATE_LIMIT_LUA = `
 local now = tonumber(ARGV[1])
@@ -112,65 +114,80 @@ if now < 0 then
 end
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-local allowed, retry = 1, 0
-if count >= limit then
-  allowed = 0
-  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-  retry = math.max(1, math.ceil((tonumber(oldest[2]) + window - now) / 1000))
+local out = {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  local allowed, retry = 1, 0
+  if count >= limit then
+    allowed = 0
+    local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    retry = math.max(1, math.ceil((tonumber(oldest[2]) + window - now) / 1000))
+  end
+  redis.call('ZADD', key, now, ARGV[3 + i])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(limit + 1))
+  redis.call('PEXPIRE', key, window)
+  out[#out + 1] = allowed
+  out[#out + 1] = retry
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(limit + 1))
-redis.call('PEXPIRE', KEYS[1], window)
-return {allowed, retry}
+return out
 `;
 
 /**
- * Records a stream and decides which of its student's streams must close for the cap.
+ * Records streams and decides, for each, which of its student's streams must close for the cap;
+ * several streams at once (a connect wave's, see server/redis/microtask_batch.ts), in order.
  *
- * KEYS = connection hash, student set, class set, all-connections sorted set, opening counter.
- * ARGV = id, studentId, classId, instanceId, connectedAt, now, ttlMs, maxPerStudent, connection
- * key prefix. Returns the ids to close, oldest first; they leave the student's set at once, so a
- * concurrent open elsewhere does not count them (nor close a second stream for the same excess).
+ * KEYS = all-connections sorted set, opening counter, then per stream: connection hash, student
+ * set, class set. ARGV = now, ttlMs, connection key prefix, then per stream: id, studentId,
+ * classId, instanceId, connectedAt, maxPerStudent. Returns, per stream, the ids to close, oldest
+ * first; they leave the student's set at once, so a concurrent open elsewhere does not count them
+ * (nor close a second stream for the same excess).
  */
-export const OPEN_CONNECTION_LUA = `
-local now = tonumber(ARGV[6])
-local ttl = tonumber(ARGV[7])
-local max = tonumber(ARGV[8])
-local seq = redis.call('INCR', KEYS[5])
-redis.call('HSET', KEYS[1], 'who', ARGV[2], 'class', ARGV[3], 'instance', ARGV[4],
-  'connectedAt', ARGV[5], 'lastSeen', ARGV[6], 'seq', seq)
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('SADD', KEYS[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[3], ttl)
-redis.call('ZADD', KEYS[4], now + ttl, ARGV[1])
-local live = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  local h = redis.call('HMGET', ARGV[9] .. id, 'connectedAt', 'lastSeen', 'seq')
-  if h[1] and h[2] and tonumber(h[2]) + ttl > now then
-    live[#live + 1] = { id = id, at = tonumber(h[1]), seq = tonumber(h[3]) or 0 }
-  else
-    redis.call('SREM', KEYS[2], id)
+export const OPEN_CONNECTIONS_LUA = `
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local prefix = ARGV[3]
+local results = {}
+for s = 0, (#KEYS - 2) / 3 - 1 do
+  local hash, student, class = KEYS[3 + s * 3], KEYS[4 + s * 3], KEYS[5 + s * 3]
+  local a = 3 + s * 6
+  local id, max = ARGV[a + 1], tonumber(ARGV[a + 6])
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('HSET', hash, 'who', ARGV[a + 2], 'class', ARGV[a + 3], 'instance', ARGV[a + 4],
+    'connectedAt', ARGV[a + 5], 'lastSeen', ARGV[1], 'seq', seq)
+  redis.call('PEXPIRE', hash, ttl)
+  redis.call('SADD', student, id)
+  redis.call('PEXPIRE', student, ttl)
+  redis.call('SADD', class, id)
+  redis.call('PEXPIRE', class, ttl)
+  redis.call('ZADD', KEYS[1], now + ttl, id)
+  local live = {}
+  for _, other in ipairs(redis.call('SMEMBERS', student)) do
+    local h = redis.call('HMGET', prefix .. other, 'connectedAt', 'lastSeen', 'seq')
+    if h[1] and h[2] and tonumber(h[2]) + ttl > now then
+      live[#live + 1] = { id = other, at = tonumber(h[1]), seq = tonumber(h[3]) or 0 }
+    else
+      redis.call('SREM', student, other)
+    end
   end
-end
-table.sort(live, function(a, b)
-  if a.at == b.at then return a.seq < b.seq end
-  return a.at < b.at
-end)
-local evict = {}
-local excess = #live - max
-for _, c in ipairs(live) do
-  if excess <= 0 then break end
-  if c.id ~= ARGV[1] then
-    evict[#evict + 1] = c.id
-    redis.call('SREM', KEYS[2], c.id)
-    excess = excess - 1
+  table.sort(live, function(x, y)
+    if x.at == y.at then return x.seq < y.seq end
+    return x.at < y.at
+  end)
+  local evict = {}
+  local excess = #live - max
+  for _, c in ipairs(live) do
+    if excess <= 0 then break end
+    if c.id ~= id then
+      evict[#evict + 1] = c.id
+      redis.call('SREM', student, c.id)
+      excess = excess - 1
+    end
   end
+  results[#results + 1] = evict
 end
-return evict
+return results
 `;
 
 /**

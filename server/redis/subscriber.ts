@@ -8,9 +8,13 @@
  */
 
 import type { Redis } from "./client.ts";
+import { MicrotaskBatch } from "./microtask_batch.ts";
 
 /** Receives the raw message of one pub/sub channel. */
 export type MessageHandler = (message: string) => void;
+
+/** Channels per SUBSCRIBE command at most. */
+const SUBSCRIBE_BATCH = 500;
 
 /**
  * @example
@@ -29,6 +33,11 @@ export class RedisSubscriber {
   #restoreListeners: Array<() => void> = [];
   #lostListeners: Array<() => void> = [];
   #closed = false;
+  /** Channels subscribed to in one microtask checkpoint (a connect wave's): one SUBSCRIBE. */
+  #subscribing = new MicrotaskBatch<string, void>(
+    (channels) => this.client.subscribe(...channels).then(() => channels.map((): void => {})),
+    SUBSCRIBE_BATCH,
+  );
 
   constructor(client: Redis) {
     this.client = client;
@@ -113,7 +122,7 @@ export class RedisSubscriber {
     if (this.#active.has(channel)) return Promise.resolve();
     let pending = this.#pending.get(channel);
     if (!pending) {
-      pending = this.client.subscribe(channel).then(() => {
+      pending = this.#subscribing.add(channel).then(() => {
         this.#active.add(channel);
         // Every handler left while the subscription was on its way: give it back.
         if (!this.#handlers.has(channel) && this.#active.delete(channel)) {

@@ -21,6 +21,8 @@ import { compareEventIds, parseEventId } from "../event_id.ts";
 import type { NotificationPayload } from "../events.ts";
 import { describeRedisError, type Redis, type ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
+import { MicrotaskBatch } from "../redis/microtask_batch.ts";
+import { packLines } from "../redis/packed_lines.ts";
 import type { RedisBus } from "../redis/redis_bus.ts";
 import {
   type FeedStore,
@@ -37,7 +39,12 @@ import {
   RedisMarkWriter,
   type RedisMarkWriterOptions,
 } from "./redis_mark_writer.ts";
-import { KEEP_NOTIFICATION_LUA, LEARN_MEMBER_LUA, SET_ROSTER_LUA } from "./redis_store_scripts.ts";
+import {
+  KEEP_NOTIFICATION_LUA,
+  LEARN_MEMBERS_LUA,
+  LEARN_MEMBERS_MAX,
+  SET_ROSTER_LUA,
+} from "./redis_store_scripts.ts";
 
 /** Options of {@link RedisStore}: those of its mark writer, and the history age. */
 export interface RedisStoreOptions extends RedisMarkWriterOptions {
@@ -60,6 +67,8 @@ export class RedisStore implements FeedStore {
   #keys: RedisKeys;
   #maxAgeMs: number;
   #marks: RedisMarkWriter;
+  /** Memberships learned in one microtask checkpoint (a connect wave's students): one call. */
+  #learning: MicrotaskBatch<[classId: string, studentId: string], void>;
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -68,13 +77,21 @@ export class RedisStore implements FeedStore {
     this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
     this.#marks = new RedisMarkWriter(options);
     const scripts: Array<[string, string, number]> = [
-      ["afLearnMember", LEARN_MEMBER_LUA, 1],
+      ["afLearnMembers", LEARN_MEMBERS_LUA, 1],
       ["afSetRoster", SET_ROSTER_LUA, 1],
       ["afKeepNotification", KEEP_NOTIFICATION_LUA, 2],
     ];
     for (const [name, lua, numberOfKeys] of scripts) {
       if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys, lua });
     }
+    this.#learning = new MicrotaskBatch<[string, string], void>(async (pairs) => {
+      await this.#scripts.afLearnMembers(
+        this.#keys.studentClass,
+        this.#keys.rosterPrefix,
+        packLines(pairs.flat()),
+      );
+      return pairs.map((): void => {});
+    }, LEARN_MEMBERS_MAX);
   }
 
   get #scripts(): ScriptCommands {
@@ -161,14 +178,7 @@ export class RedisStore implements FeedStore {
   }
 
   learnMember(classId: string, studentId: string): Promise<void> {
-    return this.#read("record class membership", async () => {
-      await this.#scripts.afLearnMember(
-        this.#keys.studentClass,
-        this.#keys.rosterPrefix,
-        classId,
-        studentId,
-      );
-    });
+    return this.#read("record class membership", () => this.#learning.add([classId, studentId]));
   }
 
   roster(classId: string): Promise<string[]> {

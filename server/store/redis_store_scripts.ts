@@ -7,16 +7,45 @@
 import { LINES_LUA } from "../redis/packed_lines.ts";
 
 /**
- * Moves a student into a class (leaving its previous one).
- * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentId.
+ * Lua source of `moveMembers(hash, prefix, moves)`: `moves` is a flat list of (classId, studentId)
+ * pairs; each student's class in `hash` becomes its pair's class (a later pair of the same student
+ * wins), and the student leaves its old class's roster set (`prefix .. class`) for the new one.
+ * One HMGET reads every student's current class (a command per student cost ~40 µs per class).
+ * Returns how many memberships changed.
  */
-export const LEARN_MEMBER_LUA = `
-local old = redis.call('HGET', KEYS[1], ARGV[3])
-if old == ARGV[2] then return 0 end
-if old then redis.call('SREM', ARGV[1] .. old, ARGV[3]) end
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[2])
-redis.call('SADD', ARGV[1] .. ARGV[2], ARGV[3])
-return 1
+const MOVE_MEMBERS_LUA = `
+local function moveMembers(hash, prefix, moves)
+  if #moves == 0 then return 0 end
+  local students = {}
+  for m = 2, #moves, 2 do students[#students + 1] = moves[m] end
+  local stored = redis.call('HMGET', hash, unpack(students))
+  local moved, changed = {}, 0
+  for m = 1, #moves, 2 do
+    local class, student = moves[m], moves[m + 1]
+    local old = moved[student]
+    if old == nil then old = stored[(m + 1) / 2] end
+    if old ~= class then
+      if old then redis.call('SREM', prefix .. old, student) end
+      redis.call('HSET', hash, student, class)
+      redis.call('SADD', prefix .. class, student)
+      changed = changed + 1
+    end
+    moved[student] = class
+  end
+  return changed
+end
+`;
+
+/** Most (classId, studentId) pairs per LEARN_MEMBERS_LUA call: Lua's `unpack` has a limit. */
+export const LEARN_MEMBERS_MAX = 500;
+
+/**
+ * Moves students into classes (each leaving its previous one), in order.
+ * KEYS[1] = student→class hash. ARGV[1] = roster key prefix, ARGV[2], packed ({@link packLines}):
+ * (classId, studentId) pairs, at most {@link LEARN_MEMBERS_MAX}. Returns how many changed.
+ */
+export const LEARN_MEMBERS_LUA = `${LINES_LUA}${MOVE_MEMBERS_LUA}
+return moveMembers(KEYS[1], ARGV[1], lines(ARGV[2]))
 `;
 
 /**
@@ -30,28 +59,9 @@ return 1
  * ("" for none: see GUARD_MARK_LUA), without which nothing is written.
  * Returns the classes' new versions, in order; false when the guard is missing.
  */
-export const WRITE_MARK_LUA = `${LINES_LUA}
+export const WRITE_MARK_LUA = `${LINES_LUA}${MOVE_MEMBERS_LUA}
 if ARGV[6] ~= '' and redis.call('EXISTS', ARGV[6]) == 0 then return false end
-local prefix = ARGV[1]
-local moves = lines(ARGV[2])
-if #moves > 0 then
-  -- Every student's current class in one call (a command per student cost ~40 µs per class).
-  local students = {}
-  for m = 2, #moves, 2 do students[#students + 1] = moves[m] end
-  local stored = redis.call('HMGET', KEYS[1], unpack(students))
-  local moved = {}
-  for m = 1, #moves, 2 do
-    local class, student = moves[m], moves[m + 1]
-    local old = moved[student]
-    if old == nil then old = stored[(m + 1) / 2] end
-    if old ~= class then
-      if old then redis.call('SREM', prefix .. old, student) end
-      redis.call('HSET', KEYS[1], student, class)
-      redis.call('SADD', prefix .. class, student)
-    end
-    moved[student] = class
-  end
-end
+moveMembers(KEYS[1], ARGV[1], lines(ARGV[2]))
 local writes = lines(ARGV[3])
 local a = 1
 for k = 2, #KEYS do

@@ -4,7 +4,7 @@ import { RedisKeys } from "../../server/redis/keys.ts";
 import { RedisConnectionTracker } from "../../server/redis/redis_connection_tracker.ts";
 import { RedisSubscriber } from "../../server/redis/subscriber.ts";
 import type { TrackedConnection } from "../../server/streams/connection_tracker.ts";
-import { redisTest, until } from "./support.ts";
+import { redisTest, until, watchCommands } from "./support.ts";
 
 /** A tracker with its own connections, as one instance has. */
 async function trackerOn(
@@ -152,6 +152,54 @@ redisTest(
     } finally {
       await a.close();
       await b.close();
+    }
+  },
+);
+
+redisTest(
+  "RedisConnectionTracker and RedisSubscriber: a connect wave's opens and subscriptions take one command each",
+  async ({ url, prefix }) => {
+    const monitor = await watchCommands(url, prefix);
+    const a = await trackerOn(url, prefix, "A");
+    const sub = createRedisClient(url, { name: "test:wave:sub", log: false });
+    const subscriber = new RedisSubscriber(sub);
+    try {
+      await until(() => sub.status === "ready", 5000, "subscriber ready");
+      const t0 = Date.now();
+      await a.tracker.open(conn("warm-up", "A", t0, "s-0"), 5);
+      await until(() => monitor.sent.some((c) => c.startsWith("eval")), 2000, "first call seen");
+      monitor.sent.splice(0);
+      // As after one socket read: every request continues from the same resolution.
+      const woken = Promise.resolve();
+      const received: string[] = [];
+      const [evictions] = await Promise.all([
+        Promise.all(
+          Array.from(
+            { length: 8 },
+            (_, i) => woken.then(() => a.tracker.open(conn(`c${i}`, "A", t0 + i, `s-${i % 2}`), 3)),
+          ),
+        ),
+        Promise.all(
+          Array.from(
+            { length: 8 },
+            (_, i) =>
+              woken.then(() => subscriber.subscribe(`${prefix}wave:${i}`, (m) => received.push(m))),
+          ),
+        ),
+      ]);
+      await until(() => monitor.sent.length >= 2, 2000, "batches in MONITOR");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(monitor.sent.sort(), ["evalsha", "subscribe"]);
+      // In order: s-0 had warm-up + c0, c2, c4, c6 (cap 3), s-1 had c1, c3, c5, c7.
+      assert.deepEqual(evictions, [[], [], [], [], ["warm-up"], [], ["c0"], ["c1"]]);
+      // Every channel of the batch is live.
+      await a.redis.publish(`${prefix}wave:7`, "hello");
+      await until(() => received.length === 1, 2000, "message on a batched channel");
+    } finally {
+      subscriber.close();
+      await closeRedisClient(sub);
+      await a.close();
+      await monitor.close();
     }
   },
 );

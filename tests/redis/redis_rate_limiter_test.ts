@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
 import { RedisRateLimiter } from "../../server/redis/redis_rate_limiter.ts";
-import { redisTest, until } from "./support.ts";
+import { redisTest, until, watchCommands } from "./support.ts";
 
 async function limiterOn(url: string, prefix: string, now?: () => number) {
   const redis = createRedisClient(url, { name: "test:limiter", log: false });
@@ -64,3 +64,37 @@ redisTest("RedisRateLimiter.hit() slides its window with the clock", async ({ ur
     await b.close();
   }
 });
+
+redisTest(
+  "RedisRateLimiter.hit(): attempts made together take one script call, decided in order",
+  async ({ url, prefix }) => {
+    const monitor = await watchCommands(url, prefix);
+    const a = await limiterOn(url, prefix);
+    try {
+      await a.limiter.hit("warm-up");
+      // (The first run of a script on a connection is an EVAL, later ones EVALSHA.)
+      await until(() => monitor.sent.some((c) => c.startsWith("eval")), 2000, "first call seen");
+      monitor.sent.splice(0);
+      // As after one socket read: every request continues from the same resolution.
+      const woken = Promise.resolve();
+      const decisions = await Promise.all([
+        ...Array.from({ length: 12 }, () => woken.then(() => a.limiter.hit("s-1"))),
+        woken.then(() => a.limiter.hit("s-2")),
+      ]);
+      await until(() => monitor.sent.length > 0, 2000, "batch in MONITOR");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(monitor.sent, ["evalsha"]);
+      // In call order: the first 10 of s-1 fit its window, the last 2 do not; s-2 has its own.
+      assert.deepEqual(decisions.map((d) => d.allowed), [
+        ...Array(10).fill(true),
+        false,
+        false,
+        true,
+      ]);
+      assert.ok(decisions[11].retryAfterS >= 1 && decisions[11].retryAfterS <= 60);
+    } finally {
+      await a.close();
+      await monitor.close();
+    }
+  },
+);

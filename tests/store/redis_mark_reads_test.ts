@@ -4,7 +4,7 @@ import type { AttendanceStatus } from "../../server/events.ts";
 import type { Principal } from "../../server/auth/claims.ts";
 import { createRedisDeps } from "../../server/redis/redis_deps.ts";
 import { RedisStore } from "../../server/store/redis_store.ts";
-import { redisTest, until } from "../redis/support.ts";
+import { redisTest, until, watchCommands } from "../redis/support.ts";
 
 const admin: Principal = { sub: "admin-1", role: "admin", classIds: [], expiresAt: Infinity };
 
@@ -16,43 +16,6 @@ const record = (studentId: string, classId: string, status: AttendanceStatus) =>
   status,
   subject: "Maths",
 });
-
-/**
- * Commands sent to Redis by the clients that use keys under `prefix` (not by scripts), read from MONITOR
- * over a plain socket: each line reads `+<time> [<db> <source>] "<command>" "<arg>" ...`.
- */
-async function watchCommands(url: string, prefix: string) {
-  const { hostname, port, password } = new URL(url);
-  const conn = await Deno.connect({ hostname, port: Number(port || 6379) });
-  const encoder = new TextEncoder();
-  if (password) await conn.write(encoder.encode(`AUTH ${decodeURIComponent(password)}\r\n`));
-  await conn.write(encoder.encode("MONITOR\r\n"));
-  const sent: string[] = [];
-  const ours = new Set<string>();
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of conn.readable) {
-      pending += decoder.decode(chunk, { stream: true });
-      const lines = pending.split("\r\n");
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"(.*)$/.exec(line);
-        if (!match || match[1] === "lua") continue;
-        // A connection is ours once it names a key of ours (MULTI and EXEC name none).
-        if (match[3].includes(prefix)) ours.add(match[1]);
-        if (ours.has(match[1])) sent.push(match[2].toLowerCase());
-      }
-    }
-  })().catch(() => {});
-  return {
-    sent,
-    close: () => {
-      conn.close();
-      return reading;
-    },
-  };
-}
 
 /** Runs `fn`, then returns the commands sent meanwhile, once `execs` EXECs showed in MONITOR. */
 async function commandsDuring(sent: string[], fn: () => Promise<unknown>, execs = 1) {

@@ -14,7 +14,13 @@ import { closeRedisClient, createRedisClient } from "../../server/redis/client.t
 import { RedisKeys } from "../../server/redis/keys.ts";
 import { createRedisDeps } from "../../server/redis/redis_deps.ts";
 import { RedisStore } from "../../server/store/redis_store.ts";
-import { hasRedisServer, redisTest, startPrivateRedis, until } from "../redis/support.ts";
+import {
+  hasRedisServer,
+  redisTest,
+  startPrivateRedis,
+  until,
+  watchCommands,
+} from "../redis/support.ts";
 
 async function startRedisServer(url: string, prefix: string) {
   const server = await startTestServer({ REDIS_URL: url, REDIS_PREFIX: prefix });
@@ -267,6 +273,41 @@ redisTest(
     } finally {
       await a.shutdown();
       await b.shutdown();
+    }
+  },
+);
+
+redisTest(
+  "RedisStore.learnMember(): memberships learned together take one script call, in order",
+  async ({ url, prefix }) => {
+    const deps = createRedisDeps({ url, prefix, instanceId: "learn-test", log: false });
+    const store = new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys });
+    const monitor = await watchCommands(url, prefix);
+    try {
+      await until(() => deps.redis.status === "ready", 5000, "client ready");
+      // s-0 starts in c-old; the batch moves it, and moves s-1 twice (the later move wins).
+      await store.learnMember("c-old", "s-0");
+      // (The first run of a script on a connection is an EVAL, later ones EVALSHA.)
+      await until(() => monitor.sent.some((c) => c.startsWith("eval")), 2000, "first call seen");
+      monitor.sent.splice(0);
+      const students = Array.from({ length: 30 }, (_, i) => `s-${i}`);
+      // As after one socket read: every request continues from the same resolution.
+      const woken = Promise.resolve();
+      await Promise.all([
+        ...students.map((s) => woken.then(() => store.learnMember("c-a", s))),
+        woken.then(() => store.learnMember("c-b", "s-1")),
+      ]);
+      await until(() => monitor.sent.length > 0, 2000, "batch in MONITOR");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(monitor.sent, ["evalsha"]);
+      assert.deepEqual(await store.roster("c-a"), students.filter((s) => s !== "s-1").sort());
+      assert.deepEqual(await store.roster("c-b"), ["s-1"]);
+      assert.deepEqual(await store.roster("c-old"), []);
+      assert.equal(await store.classOf("s-1"), "c-b");
+      assert.equal(await store.classOf("s-0"), "c-a");
+    } finally {
+      await monitor.close();
+      await deps.close();
     }
   },
 );
