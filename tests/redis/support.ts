@@ -246,6 +246,18 @@ export async function watchCommands(url: string, prefix: string) {
   })().catch(() => {});
   return {
     sent,
+    /** Waits until a script run of ours showed (a warm-up's), then forgets everything seen. */
+    async clearAfterScript(): Promise<void> {
+      // The first run of a script on a connection is an EVAL, later ones EVALSHA.
+      await until(() => sent.some((c) => c.startsWith("eval")), 2000, "a script run in MONITOR");
+      sent.splice(0);
+    },
+    /** Waits for `count` commands, and 100 ms for any more (MONITOR lines trail), and returns them. */
+    async settled(count = 1): Promise<string[]> {
+      await until(() => sent.length >= count, 2000, `${count} commands in MONITOR`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return [...sent];
+    },
     close: () => {
       conn.close();
       return reading;
