@@ -183,7 +183,11 @@ async function runScenarios(
     o.log(`  class of 40: ${opened.opened} streams live`);
     const ids = classStudents.map((s) => s.sub);
     // A burst of marks first (the JIT compiles the path), then paced warm-up rounds; not measured.
-    const measure = async (send: (k: number) => Promise<void>, warmUpFrom: number) => {
+    const measure = async (
+      via: string,
+      send: (k: number) => Promise<void>,
+      warmUpFrom: number,
+    ): Promise<LatencyFigures> => {
       const round = async (k: number) => {
         await send(k);
         await sleep(50);
@@ -204,30 +208,24 @@ async function runScenarios(
       const after = cpuAt();
       const latency = (await awaitDelivery(small, 40 * o.classRounds, 10_000)).latency;
       const perRound = (key: keyof RoundCpu) => (after[key] - before[key]) / o.classRounds;
-      const cpu: RoundCpu = {
-        server: perRound("server"),
-        redis: o.redisPid ? perRound("redis") : null,
-        loadGenerator: perRound("loadGenerator"),
+      return {
+        ...figures(via, latency, opened.opened * o.classRounds),
+        cpuMsPerRound: {
+          server: perRound("server"),
+          redis: o.redisPid ? perRound("redis") : null,
+          loadGenerator: perRound("loadGenerator"),
+        },
       };
-      return { latency, cpu };
-    };
-    const measured = async (
-      via: string,
-      send: (k: number) => Promise<void>,
-      warmUpFrom: number,
-    ): Promise<LatencyFigures> => {
-      const { latency, cpu } = await measure(send, warmUpFrom);
-      return { ...figures(via, latency, opened.opened * o.classRounds), cpuMsPerRound: cpu };
     };
     const remark = (k: number) =>
       useMarks
         ? markAttendance(trigger, teacherToken, classId, ids, k)
         : classBroadcast(trigger, teacherToken, classId, k);
-    classOf40 = await measured(via, remark, 1_000_000);
+    classOf40 = await measure(via, remark, 1_000_000);
     if (useMarks) {
       const correct = (k: number) =>
         markAttendance(trigger, teacherToken, classId, ids, k, k % 2 === 0 ? "ABSENT" : "PRESENT");
-      classOf40Corrections = await measured("attendance corrections", correct, 2_000_000);
+      classOf40Corrections = await measure("attendance corrections", correct, 2_000_000);
     }
   } finally {
     await small.stop();
