@@ -133,20 +133,16 @@ export class RedisKeys {
     return `${this.attendanceCountsPrefix}${classId}`;
   }
 
-  /**
-   * Attendance: a class's tallies-and-counts version, bumped by every commit that writes them
-   * (what an instance's cached copy is checked against).
-   */
-  attendanceVersion(classId: string): string {
-    return `${this.attendanceVersionPrefix}${classId}`;
-  }
-
   /** Attendance: an optimistic commit's guard (set and deleted inside one MULTI). */
   markGuard(token: string): string {
     return `${this.prefix}att:guard:${token}`;
   }
 
-  /** `attendanceVersion(c)` without `c`, for Lua scripts. */
+  /**
+   * Attendance: the prefix of a class's tallies-and-counts version (`<prefix><classId>`, read and
+   * bumped only by Lua scripts), bumped by every commit that writes them: what an instance's
+   * cached copy is checked against.
+   */
   get attendanceVersionPrefix(): string {
     return `${this.prefix}att:version:`;
   }

@@ -16,7 +16,12 @@ import {
   type Outgoing,
 } from "../bus/bus.ts";
 import { compareEventIds } from "../event_id.ts";
-import { type ChainableCommander, describeRedisError, type Redis } from "./client.ts";
+import {
+  type ChainableCommander,
+  describeRedisError,
+  type Redis,
+  type ScriptCommands,
+} from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
 import { packLines } from "./packed_lines.ts";
 import { parseLiveMessage, RECORD_EVENTS_LUA } from "./scripts.ts";
@@ -44,8 +49,6 @@ interface ChannelState {
   held: Delivery[] | null;
   unsubscribe: Promise<() => void>;
 }
-
-type RecordCommand = (...args: (string | number)[]) => Promise<string[]>;
 
 const RECORD = "sseRecordEvents";
 
@@ -129,7 +132,7 @@ export class RedisBus implements Bus {
       if (events.length > 0) {
         const args = this.#recordArgs(events);
         if (options.guardKey) args.push(options.guardKey);
-        (multi as unknown as Record<string, RecordCommand>)[RECORD](...args);
+        (multi as unknown as ScriptCommands)[RECORD](...args);
       }
       results = await multi.exec();
     } catch (error) {

@@ -13,7 +13,7 @@ import type {
   ConnectionTracker,
   TrackedConnection,
 } from "../streams/connection_tracker.ts";
-import type { Redis } from "./client.ts";
+import type { Redis, ScriptCommands } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
 import { MicrotaskBatch } from "./microtask_batch.ts";
 import { HEARTBEAT_LUA, OPEN_CONNECTIONS_LUA } from "./scripts.ts";
@@ -31,8 +31,6 @@ export interface RedisConnectionTrackerOptions {
   /** Clock deciding whether an entry has lapsed, for tests. */
   now?: () => number;
 }
-
-type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 const OPEN = "sseOpenConnections";
 /** Streams recorded per script call at most (a connect wave's batch is usually 10–200). */
@@ -210,7 +208,7 @@ export class RedisConnectionTracker implements ConnectionTracker {
     return live;
   }
 
-  #script(name: string): ScriptCommand {
-    return (this.#redis as unknown as Record<string, ScriptCommand>)[name].bind(this.#redis);
+  #script(name: string): ScriptCommands[string] {
+    return (this.#redis as unknown as ScriptCommands)[name].bind(this.#redis);
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import type { ConnectRateLimiter, RateDecision } from "../limits/connect_rate_limiter.ts";
-import type { Redis } from "./client.ts";
+import type { Redis, ScriptCommands } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
 import { MicrotaskBatch } from "./microtask_batch.ts";
 import { RATE_LIMIT_LUA } from "./scripts.ts";
@@ -23,8 +23,6 @@ export interface RedisRateLimiterOptions {
   /** Clock for tests; by default Redis's own clock decides (one clock for every instance). */
   now?: () => number;
 }
-
-type RateCommand = (keyCount: number, ...args: (string | number)[]) => Promise<number[]>;
 
 const RATE = "sseConnectRates";
 /** Most attempts per script call: each holds Redis a few µs, and keys travel as arguments. */
@@ -63,16 +61,14 @@ export class RedisRateLimiter implements ConnectRateLimiter {
   }
 
   async #decide(keys: string[]): Promise<RateDecision[]> {
-    const command = (this.#redis as unknown as Record<string, RateCommand>)[RATE];
-    const flat = await command.call(
-      this.#redis,
+    const flat = await (this.#redis as unknown as ScriptCommands)[RATE](
       keys.length,
       ...keys.map((key) => this.#keys.connectRate(key)),
       this.#now ? this.#now() : -1,
       this.#windowMs,
       this.#limit,
       ...keys.map(() => crypto.randomUUID()),
-    );
+    ) as number[];
     return keys.map((_, i) => ({ allowed: flat[2 * i] === 1, retryAfterS: flat[2 * i + 1] }));
   }
 }

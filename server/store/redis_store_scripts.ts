@@ -82,9 +82,10 @@ return versions
 
 /**
  * Replaces a class's roster: unlisted members leave, listed students join (leaving other classes).
- * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentIds...
+ * KEYS[1] = student→class hash. ARGV = roster key prefix, classId, studentIds (at most
+ * MAX_ROSTER_SIZE, within Lua's `unpack` limit)...
  */
-export const SET_ROSTER_LUA = `
+export const SET_ROSTER_LUA = `${MOVE_MEMBERS_LUA}
 local prefix, class = ARGV[1], ARGV[2]
 local roster = prefix .. class
 local keep = {}
@@ -95,12 +96,12 @@ for _, member in ipairs(redis.call('SMEMBERS', roster)) do
     if redis.call('HGET', KEYS[1], member) == class then redis.call('HDEL', KEYS[1], member) end
   end
 end
+local moves = {}
 for i = 3, #ARGV do
-  local old = redis.call('HGET', KEYS[1], ARGV[i])
-  if old and old ~= class then redis.call('SREM', prefix .. old, ARGV[i]) end
-  redis.call('HSET', KEYS[1], ARGV[i], class)
-  redis.call('SADD', roster, ARGV[i])
+  moves[#moves + 1] = class
+  moves[#moves + 1] = ARGV[i]
 end
+moveMembers(KEYS[1], prefix, moves)
 return #ARGV - 2
 `;
 

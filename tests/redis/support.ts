@@ -9,6 +9,8 @@
 import { eventually } from "../support/test_server.ts";
 import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
+import { createRedisDeps } from "../../server/redis/redis_deps.ts";
+import { RedisStore } from "../../server/store/redis_store.ts";
 
 /** The shared Redis of the test run. */
 export const REDIS_URL = Deno.env.get("REDIS_URL") || "redis://127.0.0.1:6379";
@@ -263,4 +265,10 @@ export async function watchCommands(url: string, prefix: string) {
       return reading;
     },
   };
+}
+
+/** A RedisStore on connections of its own, as one instance has (`deps.close()` releases them). */
+export function redisStoreOn(url: string, prefix: string, instanceId: string) {
+  const deps = createRedisDeps({ url, prefix, instanceId, log: false });
+  return { deps, store: new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys }) };
 }

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { markAttendance } from "../../server/attendance/marking.ts";
 import type { AttendanceStatus } from "../../server/events.ts";
 import type { Principal } from "../../server/auth/claims.ts";
-import { createRedisDeps } from "../../server/redis/redis_deps.ts";
-import { RedisStore } from "../../server/store/redis_store.ts";
-import { redisTest, until, watchCommands } from "../redis/support.ts";
+import { redisStoreOn, redisTest, until, watchCommands } from "../redis/support.ts";
 
 const admin: Principal = { sub: "admin-1", role: "admin", classIds: [], expiresAt: Infinity };
 
@@ -29,8 +27,7 @@ async function commandsDuring(sent: string[], fn: () => Promise<unknown>, execs 
 redisTest(
   "RedisStore marks: the lock script reads the tallies and counts a mark needs (no read after it)",
   async ({ url, prefix }) => {
-    const deps = createRedisDeps({ url, prefix, instanceId: "reads-test", log: false });
-    const store = new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys });
+    const { deps, store } = redisStoreOn(url, prefix, "reads-test");
     const monitor = await watchCommands(url, prefix);
     const sent = monitor.sent;
     const marking = { store, excusedAbsences: "absent" as const };
@@ -91,10 +88,8 @@ redisTest(
 redisTest(
   "RedisStore marks: planned from what the instance saw, one round trip; when that is stale, the lock",
   async ({ url, prefix }) => {
-    const a = createRedisDeps({ url, prefix, instanceId: "optimistic-a", log: false });
-    const b = createRedisDeps({ url, prefix, instanceId: "optimistic-b", log: false });
-    const storeA = new RedisStore({ redis: a.redis, bus: a.bus, keys: a.keys });
-    const storeB = new RedisStore({ redis: b.redis, bus: b.bus, keys: b.keys });
+    const { deps: a, store: storeA } = redisStoreOn(url, prefix, "optimistic-a");
+    const { deps: b, store: storeB } = redisStoreOn(url, prefix, "optimistic-b");
     const monitor = await watchCommands(url, prefix);
     const markA = (records: ReturnType<typeof record>[]) =>
       markAttendance({ store: storeA, excusedAbsences: "absent" }, admin, records);

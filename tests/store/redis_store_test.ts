@@ -12,10 +12,9 @@ import {
 } from "../support/test_server.ts";
 import { closeRedisClient, createRedisClient } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
-import { createRedisDeps } from "../../server/redis/redis_deps.ts";
-import { RedisStore } from "../../server/store/redis_store.ts";
 import {
   hasRedisServer,
+  redisStoreOn,
   redisTest,
   startPrivateRedis,
   until,
@@ -242,9 +241,8 @@ redisTest(
         const responses = await Promise.all(batch);
         for (const r of responses) assert.equal(r.status, 200, JSON.stringify(r.body));
       }
-      const deps = createRedisDeps({ url, prefix, instanceId: "reader", log: false });
+      const { deps, store: reader } = redisStoreOn(url, prefix, "reader");
       await until(() => deps.bus.readiness().ready, 5000, "reader ready");
-      const reader = new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys });
       for (const classId of classes) {
         const records = (await getJson(`${a.url}/api/attendance?classId=${classId}`, teacher)).body
           .records as Array<{ studentId: string; status: string; date: string }>;
@@ -280,8 +278,7 @@ redisTest(
 redisTest(
   "RedisStore.learnMember(): memberships learned together take one script call, in order",
   async ({ url, prefix }) => {
-    const deps = createRedisDeps({ url, prefix, instanceId: "learn-test", log: false });
-    const store = new RedisStore({ redis: deps.redis, bus: deps.bus, keys: deps.keys });
+    const { deps, store } = redisStoreOn(url, prefix, "learn-test");
     const monitor = await watchCommands(url, prefix);
     try {
       await until(() => deps.redis.status === "ready", 5000, "client ready");
