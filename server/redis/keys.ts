@@ -62,15 +62,12 @@ export class RedisKeys {
     return `${this.prefix}history-origin`;
   }
 
-  /** The pub/sub channel carrying a bus channel's live deliveries. */
-  live(channel: string): string {
-    return `${this.prefix}live:${channel}`;
-  }
-
-  /** The bus channel a live pub/sub channel belongs to, or null for other channels. */
-  channelOfLive(pubsubChannel: string): string | null {
-    const head = `${this.prefix}live:`;
-    return pubsubChannel.startsWith(head) ? pubsubChannel.slice(head.length) : null;
+  /**
+   * The one pub/sub channel of live deliveries: every publish call sends its events as one message
+   * here, and every instance reads all of them (see RECORD_EVENTS_LUA).
+   */
+  get liveFeed(): string {
+    return `${this.prefix}live`;
   }
 
   /** The pub/sub channel on which one instance receives close requests. */

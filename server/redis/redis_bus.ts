@@ -1,6 +1,9 @@
 /**
  * {@link Bus} over Redis: history in one Redis Stream per channel, live delivery over pub/sub, both
  * written by one Lua script so that recording, id order and publishing are a single atomic step.
+ * Live deliveries travel on one pub/sub channel that every instance reads ({@link
+ * RedisKeys.liveFeed}): one message per publish call, whatever the number of events and channels;
+ * each instance keeps the events of the channels it has listeners for.
  *
  * @module
  */
@@ -24,7 +27,7 @@ import {
 } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
 import { packLines } from "./packed_lines.ts";
-import { parseLiveMessage, RECORD_EVENTS_LUA } from "./scripts.ts";
+import { parseLiveBatch, RECORD_EVENTS_LUA } from "./scripts.ts";
 import { readHistory, type StreamEntry, toDelivery } from "./stream_history.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
 
@@ -47,7 +50,6 @@ interface ChannelState {
   lastId: string;
   /** Live deliveries held while catching up after an outage; null otherwise. */
   held: Delivery[] | null;
-  unsubscribe: Promise<() => void>;
 }
 
 const RECORD = "sseRecordEvents";
@@ -87,6 +89,7 @@ export class RedisBus implements Bus {
   #cursor = "0";
   #cursorAtLoss: string | null = null;
   #closed = false;
+  #stopListening: () => void;
 
   constructor(options: RedisBusOptions) {
     this.#redis = options.redis;
@@ -97,6 +100,11 @@ export class RedisBus implements Bus {
     if (!(RECORD in this.#redis)) this.#redis.defineCommand(RECORD, { lua: RECORD_EVENTS_LUA });
     this.#subscriber.onLost(() => this.#cursorAtLoss ??= this.#cursor);
     this.#subscriber.onRestore(() => this.#catchUp());
+    // Held from the start and across outages: a subscribe() only waits for it to be active.
+    this.#stopListening = this.#subscriber.listen(
+      this.#keys.liveFeed,
+      (message) => this.#onMessage(message),
+    );
     const learnHead = () =>
       this.#redis.get(this.#keys.lastEventId).then((id) => id && this.#advance(id), () => {});
     this.#redis.on("ready", learnHead);
@@ -163,22 +171,13 @@ export class RedisBus implements Bus {
   async subscribe(channel: Channel, listener: DeliveryListener): Promise<() => void> {
     let state = this.#channels.get(channel);
     if (!state) {
-      const fresh: ChannelState = {
-        listeners: new Set(),
-        lastId: "0",
-        held: null,
-        unsubscribe: this.#subscriber.subscribe(
-          this.#keys.live(channel),
-          (message) => this.#onMessage(channel, fresh, message),
-        ),
-      };
-      state = fresh;
+      state = { listeners: new Set(), lastId: "0", held: null };
       this.#channels.set(channel, state);
     }
     state.listeners.add(listener);
     const current = state;
     try {
-      await current.unsubscribe;
+      await this.#subscriber.whenActive(this.#keys.liveFeed);
     } catch (error) {
       this.#leave(channel, current, listener);
       throw new BusUnavailableError(
@@ -213,6 +212,7 @@ export class RedisBus implements Bus {
   /** Drops every listener; the connections belong to the caller (see createRedisDeps). */
   close(): Promise<void> {
     this.#closed = true;
+    this.#stopListening();
     for (const [channel, state] of this.#channels) {
       for (const listener of [...state.listeners]) this.#leave(channel, state, listener);
     }
@@ -234,7 +234,7 @@ export class RedisBus implements Bus {
       ...keys,
       this.#maxEvents,
       this.#maxAgeMs,
-      this.#keys.live(""),
+      this.#keys.liveFeed,
       packLines(packed),
     ];
   }
@@ -242,18 +242,22 @@ export class RedisBus implements Bus {
   #leave(channel: Channel, state: ChannelState, listener: DeliveryListener): void {
     if (!state.listeners.delete(listener) || state.listeners.size > 0) return;
     if (this.#channels.get(channel) === state) this.#channels.delete(channel);
-    state.unsubscribe.then((stop) => stop(), () => {});
   }
 
-  #onMessage(channel: Channel, state: ChannelState, message: string): void {
-    const delivery = parseLiveMessage(channel, message);
-    if (!delivery) {
+  #onMessage(message: string): void {
+    const batch = parseLiveBatch(message, (channel) => this.#channels.has(channel));
+    if (!batch) {
       console.error("bus: ignoring a malformed pub/sub message");
       return;
     }
-    this.#advance(delivery.id);
-    if (state.held) state.held.push(delivery);
-    else this.#dispatch(state, delivery);
+    this.#advance(batch.lastId);
+    for (const delivery of batch.deliveries) {
+      // Looked up again: a listener called earlier in this loop may have left its channel.
+      const state = this.#channels.get(delivery.channel);
+      if (!state) continue;
+      if (state.held) state.held.push(delivery);
+      else this.#dispatch(state, delivery);
+    }
   }
 
   #dispatch(state: ChannelState, delivery: Delivery): void {

@@ -11,11 +11,16 @@ import { LINES_LUA } from "./packed_lines.ts";
  * Records events and publishes them, in one atomic step.
  *
  * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
- * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = prefix of the live pub/sub
- * channels, ARGV[4] = the events packed ({@link packLines}): channel, type, json for each,
- * ARGV[5] (optional) = a guard key that must exist (it is deleted; see GUARD_MARK_LUA in
- * server/store/redis_store_scripts.ts). Returns the ids, in call order; false without the guard.
- * Each live message is `<id>\n<type>\n<json>` (see {@link parseLiveMessage}).
+ * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = the live pub/sub channel
+ * ({@link RedisKeys.liveFeed}), ARGV[4] = the events packed ({@link packLines}): channel, type,
+ * json for each, ARGV[5] (optional) = a guard key that must exist (it is deleted; see
+ * GUARD_MARK_LUA in server/store/redis_store_scripts.ts). Returns the ids, in call order; false
+ * without the guard.
+ *
+ * The live message is one per call, whatever the number of events: the ids separated by spaces,
+ * a newline, then ARGV[4] as given (see {@link parseLiveBatch}). A class of 40's mark used to be 40
+ * PUBLISHes, each building its message in Lua, and 40 messages for ioredis to parse in every
+ * instance; every instance now reads every call's events and keeps those it has listeners for.
  *
  * Ids follow server/event_id.ts: `ms` from Redis's clock, `seq` counting up within one ms, never
  * going back even when the clock does, so publish order = id order on every channel.
@@ -24,7 +29,6 @@ export const RECORD_EVENTS_LUA = `${LINES_LUA}
 if ARGV[5] and ARGV[5] ~= '' and redis.call('DEL', ARGV[5]) == 0 then return false end
 local events = lines(ARGV[4])
 if #events ~= 3 * (#KEYS - 2) then return redis.error_reply('ERR events do not match their keys') end
-local live = ARGV[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ms, seq = 0, 0
@@ -57,44 +61,51 @@ end
 redis.call('SET', KEYS[1], ids[#ids])
 -- No last id: history starts here (first use, or Redis lost its data); older cursors have a gap.
 if not last then redis.call('SET', KEYS[2], ids[1]) end
--- id, type and json, one per line: the channel is the subscription's; no JSON envelope.
-for i = 3, #KEYS do
-  local e = (i - 3) * 3
-  redis.call('PUBLISH', live .. events[e + 1], ids[i - 2] .. '\\n' .. events[e + 2] .. '\\n' .. events[e + 3])
-end
+redis.call('PUBLISH', ARGV[3], table.concat(ids, ' ') .. '\\n' .. ARGV[4])
 return ids
 `;
 
 /**
- * Reads a live message of {@link RECORD_EVENTS_LUA} on `channel`'s subscription; null when it is
- * not one. The JSON envelope `{id, channel, type, json}` of earlier versions is still read, so
- * instances of both versions can share a Redis during a rolling upgrade.
+ * Reads a live message of {@link RECORD_EVENTS_LUA}: the deliveries on the channels `wanted`
+ * accepts (the others are skipped without copying their JSON), in order, and the message's last
+ * id; null when the message is malformed.
  *
  * @example
  * ```ts
- * parseLiveMessage("student:s-1", '1700000000000-0\nnotification\n{"id":"n-1"}');
- * // { id: "1700000000000-0", channel: "student:s-1", type: "notification", json: '{"id":"n-1"}' }
+ * parseLiveBatch('17-0 17-1\nstudent:s-1\nnotification\n{"id":"n-1"}\nstudent:s-2\nnotification\n{}',
+ *   (channel) => channel === "student:s-1");
+ * // { lastId: "17-1", deliveries: [{ id: "17-0", channel: "student:s-1", type: "notification", json: '{"id":"n-1"}' }] }
  * ```
  */
-export function parseLiveMessage(channel: string, message: string): Delivery | null {
-  if (message.startsWith("{")) {
-    try {
-      const { id, type, json } = JSON.parse(message);
-      if (typeof id === "string" && typeof type === "string" && typeof json === "string") {
-        return { id, channel, type, json };
-      }
-    } catch { /* not an envelope */ }
-    return null;
+export function parseLiveBatch(
+  message: string,
+  wanted: (channel: string) => boolean,
+): { lastId: string; deliveries: Delivery[] } | null {
+  const idsEnd = message.indexOf("\n");
+  if (idsEnd < 1) return null;
+  const ids = message.slice(0, idsEnd).split(" ");
+  const deliveries: Delivery[] = [];
+  let at = idsEnd + 1;
+  for (const id of ids) {
+    const channelEnd = message.indexOf("\n", at);
+    const typeEnd = channelEnd < 0 ? -1 : message.indexOf("\n", channelEnd + 1);
+    if (typeEnd < 0) return null;
+    let jsonEnd = message.indexOf("\n", typeEnd + 1);
+    if (jsonEnd < 0) jsonEnd = message.length;
+    const channel = message.slice(at, channelEnd);
+    if (wanted(channel)) {
+      deliveries.push({
+        id,
+        channel,
+        type: message.slice(channelEnd + 1, typeEnd),
+        json: message.slice(typeEnd + 1, jsonEnd),
+      });
+    }
+    at = jsonEnd + 1;
   }
-  const idEnd = message.indexOf("\n");
-  const typeEnd = idEnd < 0 ? -1 : message.indexOf("\n", idEnd + 1);
-  if (typeEnd < 0) return null;
-  return {
-    id: message.slice(0, idEnd),
-    channel,
-    type: message.slice(idEnd + 1, typeEnd),
-    json: message.slice(typeEnd + 1),
-  };
+  // Exactly one line per part: anything left over means the message is not what it claims.
+  if (at < message.length) return null;
+  return { lastId: ids[ids.length - 1], deliveries };
 }
 
 /**

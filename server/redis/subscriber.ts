@@ -95,6 +95,14 @@ export class RedisSubscriber {
     return () => this.#remove(channel, handler);
   }
 
+  /**
+   * Resolves once the server has acknowledged `channel` on the current connection (subscribing it
+   * if it is not); rejects when the connection is down. For a channel held with {@link listen}.
+   */
+  whenActive(channel: string): Promise<void> {
+    return this.#ensure(channel);
+  }
+
   /** Forgets every handler; the caller closes the client. */
   close(): void {
     this.#closed = true;

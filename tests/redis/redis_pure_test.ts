@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describeRedisError, reconnectDelay } from "../../server/redis/client.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
 import { packLines } from "../../server/redis/packed_lines.ts";
-import { parseLiveMessage } from "../../server/redis/scripts.ts";
+import { parseLiveBatch } from "../../server/redis/scripts.ts";
 import { trimmedBefore } from "../../server/redis/stream_history.ts";
 
 Deno.test("reconnectDelay() doubles from 100 ms and caps, with up to 20 % jitter below", () => {
@@ -25,7 +25,7 @@ Deno.test("RedisKeys puts every name under its prefix", () => {
     keys.history("student:s-1"),
     keys.lastEventId,
     keys.historyOrigin,
-    keys.live("class:c-1"),
+    keys.liveFeed,
     keys.control("host-1"),
     keys.connection("abc"),
     keys.student("s-1"),
@@ -39,8 +39,7 @@ Deno.test("RedisKeys puts every name under its prefix", () => {
   assert.equal(keys.connection("abc"), "app1:connection:abc");
   assert.equal(keys.student("s-1"), "app1:student:s-1");
   assert.equal(keys.class("c-1"), "app1:class:c-1");
-  assert.equal(keys.channelOfLive(keys.live("class:c-1")), "class:c-1");
-  assert.equal(keys.channelOfLive("other:live:class:c-1"), null);
+  assert.equal(keys.liveFeed, "app1:live");
   assert.equal(new RedisKeys().history("class:c-1"), "sse:history:class:c-1");
   assert.equal(new RedisKeys("a*b:").pattern, "a\\*b:*");
 });
@@ -63,24 +62,37 @@ Deno.test("trimmedBefore() reads a gap from XINFO STREAM counts", () => {
   assert.equal(trimmedBefore(info(1000, undefined, "5-0"), 1000), "5-0");
 });
 
-Deno.test("parseLiveMessage() reads '<id>\\n<type>\\n<json>' and the older JSON envelope", () => {
-  const json = JSON.stringify({ text: "two\nlines", id: "n-1" });
-  assert.deepEqual(parseLiveMessage("student:s-1", `17-2\nnotification\n${json}`), {
-    id: "17-2",
-    channel: "student:s-1",
-    type: "notification",
-    json,
+Deno.test("parseLiveBatch() reads one publish call's events and keeps the wanted channels", () => {
+  const j1 = JSON.stringify({ text: "two\nlines", id: "n-1" });
+  const j3 = JSON.stringify({ id: "n-3" });
+  const message = `17-2 17-3 18-0\n${
+    packLines([
+      "student:s-1",
+      "notification",
+      j1,
+      "class:c-1",
+      "resync",
+      "{}",
+      "student:s-1",
+      "x",
+      j3,
+    ])
+  }`;
+  assert.deepEqual(parseLiveBatch(message, (c) => c === "student:s-1"), {
+    lastId: "18-0",
+    deliveries: [
+      { id: "17-2", channel: "student:s-1", type: "notification", json: j1 },
+      { id: "18-0", channel: "student:s-1", type: "x", json: j3 },
+    ],
   });
-  const envelope = JSON.stringify({ id: "17-3", channel: "x", type: "resync", json: "{}" });
-  assert.deepEqual(parseLiveMessage("class:c-1", envelope), {
-    id: "17-3",
-    channel: "class:c-1",
-    type: "resync",
-    json: "{}",
-  });
-  assert.equal(parseLiveMessage("class:c-1", "17-4 no newlines"), null);
-  assert.equal(parseLiveMessage("class:c-1", "{not json"), null);
-  assert.equal(parseLiveMessage("class:c-1", JSON.stringify({ id: 5 })), null);
+  const none = parseLiveBatch(message, () => false);
+  assert.deepEqual(none, { lastId: "18-0", deliveries: [] }, "the cursor still advances");
+  assert.equal(parseLiveBatch(message, () => true)?.deliveries.length, 3);
+  // Fewer events than ids, more than ids, no ids line: malformed.
+  assert.equal(parseLiveBatch("17-2 17-3\nstudent:s-1\nnotification\n{}", () => true), null);
+  assert.equal(parseLiveBatch("17-2\nstudent:s-1\nx\n{}\nstudent:s-2\nx\n{}", () => true), null);
+  assert.equal(parseLiveBatch("\nstudent:s-1\nx\n{}", () => true), null);
+  assert.equal(parseLiveBatch("17-4 no newlines", () => true), null);
 });
 
 Deno.test("packLines() joins script arguments by newline and refuses one that holds a newline", () => {

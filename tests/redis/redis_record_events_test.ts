@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { studentChannel } from "../../server/bus/bus.ts";
+import { type Delivery, studentChannel } from "../../server/bus/bus.ts";
 import { feedEvent } from "../../server/events.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
 import { createRedisDeps } from "../../server/redis/redis_deps.ts";
@@ -48,6 +48,56 @@ redisTest(
     } finally {
       redis.disconnect();
       await deps.close();
+    }
+  },
+);
+
+redisTest(
+  "RedisBus publish(): one live message per call, each instance keeps its listeners' channels",
+  async ({ url, prefix }) => {
+    const a = createRedisDeps({ url, prefix, instanceId: "feed-a", log: false });
+    const b = createRedisDeps({ url, prefix, instanceId: "feed-b", log: false });
+    const feed = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    try {
+      await until(
+        () => a.bus.readiness().ready && b.bus.readiness().ready,
+        5000,
+        "both buses ready",
+      );
+      const messages: string[] = [];
+      feed.on("message", (_channel: string, message: string) => messages.push(message));
+      await feed.subscribe(new RedisKeys(prefix).liveFeed);
+      const s1 = studentChannel("s-1");
+      const s2 = studentChannel("s-2");
+      const onA: Delivery[] = [];
+      const onB: Delivery[] = [];
+      const stops = [
+        await a.bus.subscribe(s1, (d) => onA.push(d)),
+        await b.bus.subscribe(s2, (d) => onB.push(d)),
+      ];
+      const ids = await b.bus.publish([
+        { channel: s1, event: note(1) },
+        { channel: s2, event: note(2) },
+        { channel: s1, event: note(3) },
+      ]);
+      await until(() => onA.length === 2 && onB.length === 1, 3000, "deliveries on A and B");
+      assert.deepEqual(onA.map((d) => d.id), [ids[0], ids[2]]);
+      assert.deepEqual(onA.map((d) => JSON.parse(d.json).data.id), ["n1", "n3"]);
+      assert.deepEqual(onB.map((d) => [d.id, d.channel, d.type]), [[ids[1], s2, "notification"]]);
+      await until(() => messages.length >= 1, 2000, "the live message");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(messages.length, 1, "three events, one PUBLISH");
+      assert.ok(messages[0].startsWith(`${ids.join(" ")}\n`));
+      // A channel nobody listens to any more is skipped, and a later one still delivered.
+      stops[1]();
+      await b.bus.publish([{ channel: s2, event: note(4) }, { channel: s1, event: note(5) }]);
+      await until(() => onA.length === 3, 3000, "the later delivery on A");
+      assert.equal(onB.length, 1);
+      stops[0]();
+    } finally {
+      feed.disconnect();
+      await a.close();
+      await b.close();
     }
   },
 );

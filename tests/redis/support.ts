@@ -230,6 +230,10 @@ export async function watchCommands(url: string, prefix: string) {
   await conn.write(encoder.encode("MONITOR\r\n"));
   const sent: string[] = [];
   const ours = new Set<string>();
+  // Markers sent by caughtUp() on a connection of their own.
+  const marker = `${prefix}monitor-caught-up:`;
+  const seenMarkers = new Set<string>();
+  let markers = 0;
   const reading = (async () => {
     const decoder = new TextDecoder();
     let pending = "";
@@ -240,6 +244,10 @@ export async function watchCommands(url: string, prefix: string) {
       for (const line of lines) {
         const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] "([^"]+)"(.*)$/.exec(line);
         if (!match || match[1] === "lua") continue;
+        if (match[2] === "EXISTS" && match[3].includes(marker)) {
+          seenMarkers.add(match[3]);
+          continue;
+        }
         // A connection is ours once it names a key of ours (MULTI and EXEC name none).
         if (match[3].includes(prefix)) ours.add(match[1]);
         if (ours.has(match[1])) sent.push(match[2].toLowerCase());
@@ -253,6 +261,22 @@ export async function watchCommands(url: string, prefix: string) {
       // The first run of a script on a connection is an EVAL, later ones EVALSHA.
       await until(() => sent.some((c) => c.startsWith("eval")), 2000, "a script run in MONITOR");
       sent.splice(0);
+    },
+    /**
+     * Waits until MONITOR has shown every command Redis ran before this call (its lines trail the
+     * replies, and arrive in the order Redis ran the commands): a marker command goes out on a
+     * connection of its own and is awaited.
+     */
+    async caughtUp(): Promise<void> {
+      const key = `${marker}${++markers}`;
+      const probe = await Deno.connect({ hostname, port: Number(port || 6379) });
+      try {
+        const auth = password ? `AUTH ${decodeURIComponent(password)}\r\n` : "";
+        await probe.write(encoder.encode(`${auth}EXISTS ${key}\r\n`));
+        await until(() => [...seenMarkers].some((m) => m.includes(`"${key}"`)), 2000, "marker");
+      } finally {
+        probe.close();
+      }
     },
     /** Waits for `count` commands, and 100 ms for any more (MONITOR lines trail), and returns them. */
     async settled(count = 1): Promise<string[]> {

@@ -16,7 +16,14 @@ const record = (studentId: string, classId: string, status: AttendanceStatus) =>
 });
 
 /** Runs `fn`, then returns the commands sent meanwhile, once `execs` EXECs showed in MONITOR. */
-async function commandsDuring(sent: string[], fn: () => Promise<unknown>, execs = 1) {
+async function commandsDuring(
+  monitor: Awaited<ReturnType<typeof watchCommands>>,
+  fn: () => Promise<unknown>,
+  execs = 1,
+) {
+  // Lines of earlier commands (another instance's commit) may still be on their way.
+  await monitor.caughtUp();
+  const sent = monitor.sent;
   sent.splice(0);
   await fn();
   // MONITOR lines trail the replies a little.
@@ -29,9 +36,8 @@ redisTest(
   async ({ url, prefix }) => {
     const { deps, store } = redisStoreOn(url, prefix, "reads-test");
     const monitor = await watchCommands(url, prefix);
-    const sent = monitor.sent;
     const marking = { store, excusedAbsences: "absent" as const };
-    const sentDuring = (fn: () => Promise<unknown>) => commandsDuring(sent, fn);
+    const sentDuring = (fn: () => Promise<unknown>) => commandsDuring(monitor, fn);
     try {
       await until(() => deps.bus.readiness().ready, 5000, "RedisBus ready");
       const students = ["s-1", "s-2", "s-3", "s-4"];
@@ -103,7 +109,7 @@ redisTest(
       // A's first mark of c-1 takes the lock (nothing seen yet); its correction then does not.
       await markA([record("s-1", "c-1", "PRESENT"), record("s-2", "c-1", "PRESENT")]);
       const corrected = await commandsDuring(
-        monitor.sent,
+        monitor,
         () => markA([record("s-1", "c-1", "ABSENT")]),
       );
       assert.equal(corrected[0], "multi", corrected.join(" "));
@@ -113,7 +119,7 @@ redisTest(
       // stale plan (nothing written), and the mark goes the locked path on fresh data.
       await markB([record("s-2", "c-1", "SICK")]);
       const refused = await commandsDuring(
-        monitor.sent,
+        monitor,
         () => markA([record("s-1", "c-1", "LEAVE")]),
         2,
       );
@@ -148,7 +154,7 @@ redisTest(
       await markB([{ ...record("s-9", "c-8", "PRESENT"), date: "2026-11-03" }]);
       assert.deepEqual(await counts("c-8", "s-9"), { present: 1, absent: 0, sick: 0, leave: 0 });
       const moved = await commandsDuring(
-        monitor.sent,
+        monitor,
         () => markA([{ ...record("s-9", "c-7", "SICK"), date: "2026-11-03" }]),
         2,
       );
