@@ -1,5 +1,5 @@
 /**
- * JWT verification: the only importer of jose on the server.
+ * JWT verification: the only importer of jose on the server (HS256 is checked by hs256.ts).
  *
  * @module
  */
@@ -7,6 +7,7 @@
 import * as jose from "jose";
 import { AuthenticationError } from "../errors.ts";
 import { type Principal, principalFromClaims } from "./claims.ts";
+import { Hs256Error, type Hs256Refusal, verifyHs256 } from "./hs256.ts";
 
 /** Verifies a raw token string into a {@link Principal}; throws {@link AuthenticationError}. */
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -32,35 +33,52 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     audience: options.audience,
     requiredClaims: ["exp", "sub"],
   };
-  let verify: (token: string) => Promise<jose.JWTVerifyResult>;
+  let verify: (token: string) => Promise<jose.JWTPayload>;
   if ("secret" in options) {
-    // Imported once: given the raw bytes, jose imports the HMAC key again on every verification
-    // (~20 % of its cost, paid on every connect).
-    const key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(options.secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    const hs256: jose.JWTVerifyOptions = { ...verifyOptions, algorithms: ["HS256"] };
-    verify = async (token) => jose.jwtVerify(token, await key, hs256);
+    // Not through jose: WebCrypto's HMAC is an asynchronous op in Deno, ~6x the cost of node:crypto's
+    // on every connect (see hs256.ts, which checks what jose would, and its differential test).
+    const secret = new TextEncoder().encode(options.secret);
+    const hs256 = {
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: ["exp", "sub"],
+    };
+    verify = (token) => {
+      try {
+        return Promise.resolve(verifyHs256(token, secret, hs256) as jose.JWTPayload);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
   } else {
     const keys = jose.createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 5000 });
-    verify = (token) =>
-      jose.jwtVerify(token, keys, { ...verifyOptions, algorithms: ["RS256", "ES256"] });
+    verify = async (token) =>
+      (await jose.jwtVerify(token, keys, { ...verifyOptions, algorithms: ["RS256", "ES256"] }))
+        .payload;
   }
   return async (token) => {
     let payload: jose.JWTPayload;
     try {
-      ({ payload } = await verify(token));
+      payload = await verify(token);
     } catch (error) {
-      throw new AuthenticationError(describeJoseError(error), true);
+      throw new AuthenticationError(describeRefusal(error), true);
     }
     const principal = principalFromClaims(payload as Record<string, unknown>);
     if (typeof principal === "string") throw new AuthenticationError(principal, true);
     return principal;
   };
+}
+
+const HS256_REFUSALS: Record<Hs256Refusal, string> = {
+  malformed: "Token is malformed",
+  algorithm: "Token algorithm is not accepted",
+  signature: "Token signature is invalid",
+  expired: "Token expired",
+  claims: "Token claims are not accepted",
+};
+
+function describeRefusal(error: unknown): string {
+  return error instanceof Hs256Error ? HS256_REFUSALS[error.reason] : describeJoseError(error);
 }
 
 /** Our own words for jose's failures: its internal messages never reach clients. */

@@ -15,7 +15,7 @@ import type {
 } from "../streams/connection_tracker.ts";
 import type { Redis, ScriptCommands } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
-import { MicrotaskBatch } from "./microtask_batch.ts";
+import { TurnBatch } from "./turn_batch.ts";
 import { HEARTBEAT_LUA, OPEN_CONNECTIONS_LUA } from "./scripts.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
 
@@ -55,8 +55,8 @@ export class RedisConnectionTracker implements ConnectionTracker {
   #now: () => number;
   #handler: CloseRequestHandler = () => {};
   #stopListening: () => void;
-  /** Streams opened in one microtask checkpoint (a connect wave's): one script call. */
-  #opening: MicrotaskBatch<[TrackedConnection, number], string[]>;
+  /** Streams opened in one loop turn (a connect wave's): one script call. */
+  #opening: TurnBatch<[TrackedConnection, number], string[]>;
 
   constructor(options: RedisConnectionTrackerOptions) {
     this.#redis = options.redis;
@@ -68,7 +68,7 @@ export class RedisConnectionTracker implements ConnectionTracker {
       this.#redis.defineCommand(OPEN, { lua: OPEN_CONNECTIONS_LUA });
       this.#redis.defineCommand(HEARTBEAT, { lua: HEARTBEAT_LUA });
     }
-    this.#opening = new MicrotaskBatch((streams) => this.#openAll(streams), OPEN_BATCH);
+    this.#opening = new TurnBatch((streams) => this.#openAll(streams), OPEN_BATCH);
     this.#stopListening = options.subscriber.listen(
       this.#keys.control(this.#instanceId),
       (connectionId) => this.#handler(connectionId),

@@ -9,7 +9,7 @@
 import type { ConnectRateLimiter, RateDecision } from "../limits/connect_rate_limiter.ts";
 import type { Redis, ScriptCommands } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
-import { MicrotaskBatch } from "./microtask_batch.ts";
+import { TurnBatch } from "./turn_batch.ts";
 import { RATE_LIMIT_LUA } from "./scripts.ts";
 
 /** What a RedisRateLimiter needs. */
@@ -41,7 +41,7 @@ export class RedisRateLimiter implements ConnectRateLimiter {
   #limit: number;
   #windowMs: number;
   #now?: () => number;
-  #attempts: MicrotaskBatch<string, RateDecision>;
+  #attempts: TurnBatch<string, RateDecision>;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#redis = options.redis;
@@ -53,7 +53,7 @@ export class RedisRateLimiter implements ConnectRateLimiter {
       // Key count first (numberOfKeys unset): a batch names as many windows as it has attempts.
       this.#redis.defineCommand(RATE, { lua: RATE_LIMIT_LUA });
     }
-    this.#attempts = new MicrotaskBatch((keys) => this.#decide(keys), MAX_BATCH);
+    this.#attempts = new TurnBatch((keys) => this.#decide(keys), MAX_BATCH);
   }
 
   hit(key: string): Promise<RateDecision> {

@@ -110,7 +110,7 @@ export function parseLiveBatch(
 
 /**
  * Sliding-window rate limit on sorted sets of attempt times, for several attempts at once (a
- * connect wave's, see server/redis/microtask_batch.ts), decided in order.
+ * connect wave's, see server/redis/turn_batch.ts), decided in order.
  *
  * KEYS = the window of each attempt (a key may repeat); ARGV = now (ms, or -1 for Redis's clock),
  * window (ms), limit, then a unique member per attempt. Returns {allowed (1|0), retryAfterS} per
@@ -147,7 +147,7 @@ return out
 
 /**
  * Records streams and decides, for each, which of its student's streams must close for the cap;
- * several streams at once (a connect wave's, see server/redis/microtask_batch.ts), in order.
+ * several streams at once (a connect wave's, see server/redis/turn_batch.ts), in order.
  *
  * KEYS = all-connections sorted set, opening counter, then per stream: connection hash, student
  * set, class set. ARGV = now, ttlMs, connection key prefix, then per stream: id, studentId,

@@ -8,7 +8,7 @@
  */
 
 import type { Redis } from "./client.ts";
-import { MicrotaskBatch } from "./microtask_batch.ts";
+import { TurnBatch } from "./turn_batch.ts";
 
 /** Receives the raw message of one pub/sub channel. */
 export type MessageHandler = (message: string) => void;
@@ -33,8 +33,8 @@ export class RedisSubscriber {
   #restoreListeners: Array<() => void> = [];
   #lostListeners: Array<() => void> = [];
   #closed = false;
-  /** Channels subscribed to in one microtask checkpoint (a connect wave's): one SUBSCRIBE. */
-  #subscribing = new MicrotaskBatch<string, void>(
+  /** Channels subscribed to in one loop turn (a connect wave's): one SUBSCRIBE. */
+  #subscribing = new TurnBatch<string, void>(
     (channels) => this.client.subscribe(...channels).then(() => channels.map((): void => {})),
     SUBSCRIBE_BATCH,
   );

@@ -21,7 +21,7 @@ import { compareEventIds, parseEventId } from "../event_id.ts";
 import type { NotificationPayload } from "../events.ts";
 import { describeRedisError, type Redis, type ScriptCommands } from "../redis/client.ts";
 import type { RedisKeys } from "../redis/keys.ts";
-import { MicrotaskBatch } from "../redis/microtask_batch.ts";
+import { TurnBatch } from "../redis/turn_batch.ts";
 import { packLines } from "../redis/packed_lines.ts";
 import type { RedisBus } from "../redis/redis_bus.ts";
 import {
@@ -67,8 +67,8 @@ export class RedisStore implements FeedStore {
   #keys: RedisKeys;
   #maxAgeMs: number;
   #marks: RedisMarkWriter;
-  /** Memberships learned in one microtask checkpoint (a connect wave's students): one call. */
-  #learning: MicrotaskBatch<[classId: string, studentId: string], void>;
+  /** Memberships learned in one loop turn (a connect wave's students): one call. */
+  #learning: TurnBatch<[classId: string, studentId: string], void>;
 
   constructor(options: RedisStoreOptions) {
     this.#redis = options.redis;
@@ -84,7 +84,7 @@ export class RedisStore implements FeedStore {
     for (const [name, lua, numberOfKeys] of scripts) {
       if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys, lua });
     }
-    this.#learning = new MicrotaskBatch<[string, string], void>(async (pairs) => {
+    this.#learning = new TurnBatch<[string, string], void>(async (pairs) => {
       await this.#scripts.afLearnMembers(
         this.#keys.studentClass,
         this.#keys.rosterPrefix,
