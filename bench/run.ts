@@ -7,7 +7,8 @@
  * (default `private`: a redis-server of its own on a free port), `--out DIR`,
  * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--cpu-prof` (a
  * `.cpuprofile` per product server, for Chrome DevTools), `--env NAME=value`
- * (extra product setting, repeatable).
+ * (extra product setting, repeatable), `--class-of-40 N` (only the class-of-40 scenario, N times
+ * per server, each after its own warm-up; two instances are skipped).
  *
  * @module
  */
@@ -21,7 +22,13 @@ import {
   type ServerProcess,
   startServer,
 } from "./server_process.ts";
-import { runSuite, type SuiteOptions, type SuiteResult } from "./server_suite.ts";
+import {
+  type ClassOf40Figures,
+  runClassOf40Only,
+  runSuite,
+  type SuiteOptions,
+  type SuiteResult,
+} from "./server_suite.ts";
 import { runTwoInstances, type TwoInstanceResult } from "./two_instance_suite.ts";
 
 /** One server configuration to measure. */
@@ -110,6 +117,7 @@ if (import.meta.main) {
       profile: { type: "boolean", default: false },
       "cpu-prof": { type: "boolean", default: false },
       env: { type: "string", multiple: true, default: [] },
+      "class-of-40": { type: "string" },
     },
   });
   const smoke = values.smoke;
@@ -128,9 +136,15 @@ if (import.meta.main) {
     redisUrl = privateRedis?.url ?? Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
   }
   const redisUp = await redisReachable(redisUrl);
+  // `--class-of-40 N`: that scenario alone, N times per server (not the two-instance suite).
+  const classOnly = values["class-of-40"] === undefined ? 0 : Number(values["class-of-40"]);
+  if (!(classOnly >= 0 && Number.isInteger(classOnly))) {
+    console.error("--class-of-40 takes a number of repetitions");
+    Deno.exit(2);
+  }
   const labels =
     (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis,redis2"))
-      .split(",").map((s) => s.trim()) as Label[];
+      .split(",").map((s) => s.trim()).filter((l) => !(classOnly && l === "redis2")) as Label[];
   if (labels.some((l) => l.startsWith("redis")) && !redisUp) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
     await privateRedis?.stop();
@@ -174,6 +188,7 @@ if (import.meta.main) {
       `gap ${gapMs} ms, servers ${labels.join(", ")}`,
   );
   const results: Partial<Record<Label, SuiteResult>> = {};
+  const classRuns: Partial<Record<Label, ClassOf40Figures[]>> = {};
   let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
   try {
@@ -215,7 +230,9 @@ if (import.meta.main) {
           runId: `${runId}${label[0]}${label.length}`,
           redisPid: label.startsWith("redis") ? privateRedis?.pid : undefined,
         };
-        if (label === "redis2") {
+        if (classOnly) {
+          classRuns[label] = await runClassOf40Only(servers[0], suite, classOnly);
+        } else if (label === "redis2") {
           servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
         } else {
@@ -229,6 +246,11 @@ if (import.meta.main) {
     }
   } finally {
     await privateRedis?.stop();
+  }
+  if (classOnly) {
+    await writeClassOnly(out, classRuns, options);
+    clearTimeout(deadline);
+    Deno.exit(0);
   }
   const columns = labels.filter((l) => results[l]).map((label) => ({
     label,
@@ -261,4 +283,41 @@ if (import.meta.main) {
   );
   console.log(`results: ${file}`);
   clearTimeout(deadline);
+}
+
+/** Prints the class-of-40 runs of each server (each run's p99, their median) and writes the JSON. */
+async function writeClassOnly(
+  out: string,
+  runs: Partial<Record<Label, ClassOf40Figures[]>>,
+  options: Omit<SuiteOptions, "runId">,
+): Promise<void> {
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
+  console.log("");
+  for (const [label, figures] of Object.entries(runs)) {
+    for (const key of ["classOf40", "classOf40Corrections"] as const) {
+      const list = figures!.map((f) => f[key]).filter((f) => f !== undefined);
+      if (list.length === 0) continue;
+      const p99s = list.map((f) => f.p99Ms);
+      const p50s = list.map((f) => f.p50Ms);
+      console.log(
+        `${label} ${key === "classOf40" ? "class of 40" : "corrections"}: p50 median ${
+          median(p50s).toFixed(2)
+        } ms, p99 median ${median(p99s).toFixed(2)} ms (runs: ${p99s.join(", ")})`,
+      );
+    }
+  }
+  const file = `${out}${new Date().toISOString().replace(/[:.]/g, "-")}-class40.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify(
+      { machine: machine(), options: { ...options, secret: undefined }, runs },
+      null,
+      2,
+    ),
+  );
+  console.log(`results: ${file}`);
 }

@@ -161,18 +161,25 @@ interface Sender {
   teacherToken: string;
 }
 
-async function runScenarios(
+/** The class-of-40 figures: the teacher's marks, then (product only) the corrections. */
+export interface ClassOf40Figures {
+  classOf40: LatencyFigures;
+  classOf40Corrections?: LatencyFigures;
+}
+
+/**
+ * A class of 40: the teacher marks them all, each round (a class broadcast on the baseline), then
+ * flips their statuses each round (product only). Its own load worker; the rest of the server's
+ * scenarios may follow.
+ */
+async function classOf40Scenario(
   server: ServerProcess,
   o: SuiteOptions,
-  { trigger, adminToken, teacherToken }: Sender,
-): Promise<SuiteResult> {
-  const loadAverage = Deno.loadavg()[0];
+  { trigger, teacherToken }: Sender,
+  useMarks: boolean,
+): Promise<ClassOf40Figures> {
   const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
-  const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
   const via = useMarks ? "attendance" : "class_broadcast";
-  const idleRssBytes = await settledRss(server.pid);
-
-  // 1. A class of 40: the teacher marks them all, each round.
   const classId = `${o.runId}-c40`;
   const classStudents = students(`${o.runId}-c40s`, classId, 40);
   const small = WorkerPool.start(1);
@@ -230,6 +237,63 @@ async function runScenarios(
   } finally {
     await small.stop();
   }
+  return { classOf40, classOf40Corrections };
+}
+
+/**
+ * Only the class of 40, `repeat` times against one server (each with its own warm-up): the
+ * percentiles of one 200-round run spread widely on a busy or packed machine (docs/PERFORMANCE.md).
+ */
+export async function runClassOf40Only(
+  server: ServerProcess,
+  o: SuiteOptions,
+  repeat: number,
+): Promise<ClassOf40Figures[]> {
+  const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
+  const teacher: BenchClaims = {
+    sub: `${o.runId}-teacher`,
+    role: "teacher",
+    classIds: [`${o.runId}-c40`],
+  };
+  const [adminToken, teacherToken] = await mintTokens(o.secret, [admin, teacher]);
+  const trigger = new RawHttpClient(server.url);
+  try {
+    const sender = { trigger, adminToken, teacherToken };
+    const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
+    const runs: ClassOf40Figures[] = [];
+    for (let k = 0; k < repeat; k++) {
+      const figures = await classOf40Scenario(server, o, sender, useMarks);
+      const f = figures.classOf40;
+      o.log(
+        `  class of 40, run ${
+          k + 1
+        }/${repeat}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, CPU ms per round ` +
+          `server ${f.cpuMsPerRound!.server.toFixed(2)}, Redis ${
+            f.cpuMsPerRound!.redis?.toFixed(2) ?? "n/a"
+          }, load generator ${f.cpuMsPerRound!.loadGenerator.toFixed(2)}`,
+      );
+      runs.push(figures);
+    }
+    return runs;
+  } finally {
+    trigger.close();
+  }
+}
+
+async function runScenarios(
+  server: ServerProcess,
+  o: SuiteOptions,
+  sender: Sender,
+): Promise<SuiteResult> {
+  const { trigger, adminToken, teacherToken } = sender;
+  const loadAverage = Deno.loadavg()[0];
+  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
+  const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
+  const via = useMarks ? "attendance" : "class_broadcast";
+  const idleRssBytes = await settledRss(server.pid);
+
+  // 1. A class of 40: the teacher marks them all, each round.
+  const { classOf40, classOf40Corrections } = await classOf40Scenario(server, o, sender, useMarks);
 
   // 2. The connect wave: every student of the school, plus one probe student in its own class.
   const pool = WorkerPool.start(o.workers);

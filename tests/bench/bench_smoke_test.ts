@@ -64,3 +64,45 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per server", async () => {
+  const out = await Deno.makeTempDir({ prefix: "bench-class40-" });
+  try {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        RUN,
+        "--smoke",
+        "--servers",
+        "baseline,memory",
+        "--class-of-40",
+        "2",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    assert.equal(code, 0, text);
+    assert.match(text, /memory class of 40: p50 median [\d.]+ ms, p99 median [\d.]+ ms/);
+    assert.doesNotMatch(text, /connected \d+\/\d+/, "no connect wave");
+
+    const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-class40.json"));
+    assert.equal(files.length, 1, text);
+    const { runs } = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
+    assert.deepEqual(Object.keys(runs).sort(), ["baseline", "memory"]);
+    for (const [label, list] of Object.entries(runs as Record<string, SuiteResult[]>)) {
+      assert.equal(list.length, 2, label);
+      for (const run of list) {
+        assert.equal(run.classOf40.lost, 0, `${label}: class-of-40 events lost`);
+        assert.ok(Number.isFinite(run.classOf40.p99Ms), label);
+        if (label === "memory") assert.equal(run.classOf40Corrections?.lost, 0, label);
+      }
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
