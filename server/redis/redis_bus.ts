@@ -285,6 +285,8 @@ export class RedisBus implements Bus {
     this.#cursorAtLoss = null;
     if (from === null || this.#closed) return;
     const states = [...this.#channels.entries()];
+    // No listener missed anything (a lost connection at startup, say): no round trip.
+    if (states.length === 0) return;
     for (const [, state] of states) state.held ??= [];
     try {
       if (this.#redis.status !== "ready") await readyWithin(this.#redis, 10_000);

@@ -40,10 +40,13 @@ export interface RedisDepsOptions {
 export interface RedisDeps {
   /** The shared command connection (for a Redis store: build its keys in keys.ts). */
   redis: Redis;
+  /** The pub/sub connection's channels (the bus's live feed, the tracker's control channel). */
+  subscriber: RedisSubscriber;
   bus: RedisBus;
   tracker: RedisConnectionTracker;
   limiter: RedisRateLimiter;
   keys: RedisKeys;
+  instanceId: string;
   close(): Promise<void>;
 }
 
@@ -90,10 +93,12 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
   let closing: Promise<void> | undefined;
   return {
     redis,
+    subscriber,
     bus,
     tracker,
     limiter,
     keys,
+    instanceId: options.instanceId,
     close: () =>
       closing ??= (async () => {
         await bus.close();

@@ -25,6 +25,8 @@ async function trackerOn(
     now,
   });
   await until(() => redis.status === "ready" && sub.status === "ready", 5000, "clients ready");
+  // Its control channel subscribed: a test watching MONITOR sees no SUBSCRIBE of this start.
+  await subscriber.whenActive(new RedisKeys(prefix).control(instanceId));
   return {
     tracker,
     redis,

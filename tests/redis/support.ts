@@ -291,6 +291,16 @@ export async function watchCommands(url: string, prefix: string) {
   };
 }
 
+/**
+ * Waits until an instance's pub/sub channels are active (the live feed and its control channel):
+ * a test that watches MONITOR then sees no SUBSCRIBE of the instance's start.
+ */
+export async function subscriptionsActive(deps: ReturnType<typeof createRedisDeps>): Promise<void> {
+  await until(() => deps.bus.readiness().ready, 5000, "bus ready");
+  await deps.subscriber.whenActive(deps.keys.liveFeed);
+  await deps.subscriber.whenActive(deps.keys.control(deps.instanceId));
+}
+
 /** A RedisStore on connections of its own, as one instance has (`deps.close()` releases them). */
 export function redisStoreOn(url: string, prefix: string, instanceId: string) {
   const deps = createRedisDeps({ url, prefix, instanceId, log: false });

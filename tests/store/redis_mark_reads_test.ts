@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { markAttendance } from "../../server/attendance/marking.ts";
 import type { AttendanceStatus } from "../../server/events.ts";
 import type { Principal } from "../../server/auth/claims.ts";
-import { redisStoreOn, redisTest, until, watchCommands } from "../redis/support.ts";
+import {
+  redisStoreOn,
+  redisTest,
+  subscriptionsActive,
+  until,
+  watchCommands,
+} from "../redis/support.ts";
 
 const admin: Principal = { sub: "admin-1", role: "admin", classIds: [], expiresAt: Infinity };
 
@@ -39,7 +45,7 @@ redisTest(
     const marking = { store, excusedAbsences: "absent" as const };
     const sentDuring = (fn: () => Promise<unknown>) => commandsDuring(monitor, fn);
     try {
-      await until(() => deps.bus.readiness().ready, 5000, "RedisBus ready");
+      await subscriptionsActive(deps);
       const students = ["s-1", "s-2", "s-3", "s-4"];
       // Warm-up (the first calls load the scripts), then only the marks' own commands count.
       await sentDuring(() => markAttendance(marking, admin, [record("s-9", "c-9", "SICK")]));
@@ -104,7 +110,7 @@ redisTest(
     const counts = async (classId: string, studentId: string) =>
       (await storeB.classCounts(classId)).get(studentId)?.all;
     try {
-      await until(() => a.bus.readiness().ready && b.bus.readiness().ready, 5000, "buses ready");
+      await Promise.all([subscriptionsActive(a), subscriptionsActive(b)]);
 
       // A's first mark of c-1 takes the lock (nothing seen yet); its correction then does not.
       await markA([record("s-1", "c-1", "PRESENT"), record("s-2", "c-1", "PRESENT")]);

@@ -17,6 +17,7 @@ import {
   redisStoreOn,
   redisTest,
   startPrivateRedis,
+  subscriptionsActive,
   until,
   watchCommands,
 } from "../redis/support.ts";
@@ -281,7 +282,7 @@ redisTest(
     const { deps, store } = redisStoreOn(url, prefix, "learn-test");
     const monitor = await watchCommands(url, prefix);
     try {
-      await until(() => deps.redis.status === "ready", 5000, "client ready");
+      await subscriptionsActive(deps);
       // s-0 starts in c-old; the batch moves it, and moves s-1 twice (the later move wins).
       await store.learnMember("c-old", "s-0");
       await monitor.clearAfterScript();
