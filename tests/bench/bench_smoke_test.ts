@@ -9,17 +9,23 @@ import type { SuiteResult } from "../../bench/server_suite.ts";
 
 const RUN = new URL("../../bench/run.ts", import.meta.url).pathname;
 
+/** Runs bench/run.ts with `args` (and `--out out`); fails the test unless it exits with 0. */
+async function runBench(args: string[], out: string): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", RUN, ...args, "--out", out],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  assert.equal(code, 0, text);
+  return text;
+}
+
 Deno.test("bench/run.ts --smoke completes with figures and zero lost events", async () => {
   const out = await Deno.makeTempDir({ prefix: "bench-smoke-" });
   try {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", RUN, "--smoke", "--servers", "baseline,memory", "--out", out],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).output();
-    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    assert.equal(code, 0, text);
+    const text = await runBench(["--smoke", "--servers", "baseline,memory"], out);
     assert.match(text, /CPU µs \/ conn \/ broadcast/);
 
     const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-smoke.json"));
@@ -68,25 +74,10 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
 Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per server", async () => {
   const out = await Deno.makeTempDir({ prefix: "bench-class40-" });
   try {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        RUN,
-        "--smoke",
-        "--servers",
-        "baseline,memory",
-        "--class-of-40",
-        "2",
-        "--out",
-        out,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).output();
-    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    assert.equal(code, 0, text);
+    const text = await runBench(
+      ["--smoke", "--servers", "baseline,memory", "--class-of-40", "2"],
+      out,
+    );
     assert.match(text, /memory class of 40: p50 median [\d.]+ ms, p99 median [\d.]+ ms/);
     assert.doesNotMatch(text, /connected \d+\/\d+/, "no connect wave");
 
