@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Delivery, studentChannel } from "../../server/bus/bus.ts";
 import { feedEvent } from "../../server/events.ts";
+import { compareEventIds } from "../../server/event_id.ts";
 import { RedisKeys } from "../../server/redis/keys.ts";
 import { createRedisDeps } from "../../server/redis/redis_deps.ts";
 import { redisTest, until } from "./support.ts";
@@ -96,6 +97,49 @@ redisTest(
       stops[0]();
     } finally {
       feed.disconnect();
+      await a.close();
+      await b.close();
+    }
+  },
+);
+
+redisTest(
+  "RedisBus: two instances publishing at once on one channel; each listener gets every event once, in order",
+  async ({ url, prefix }) => {
+    const a = createRedisDeps({ url, prefix, instanceId: "race-a", log: false });
+    const b = createRedisDeps({ url, prefix, instanceId: "race-b", log: false });
+    try {
+      await until(() => a.bus.readiness().ready && b.bus.readiness().ready, 5000, "buses ready");
+      const s1 = studentChannel("s-1");
+      const onA: string[] = [];
+      const onB: string[] = [];
+      const stops = [
+        await a.bus.subscribe(s1, (d) => onA.push(d.id)),
+        await b.bus.subscribe(s1, (d) => onB.push(d.id)),
+      ];
+      // Sends through both, overlapping: on each instance the live feed brings every call's
+      // events once, in id order, whichever instance sent them.
+      const sent: string[] = [];
+      let n = 0;
+      for (let round = 0; round < 150; round++) {
+        const batch = await Promise.all(
+          [a, b, a, b].slice(0, 1 + (round % 4)).map((deps) =>
+            deps.bus.publish([{ channel: s1, event: note(n++) }, { channel: s1, event: note(n++) }])
+          ),
+        );
+        sent.push(...batch.flat());
+      }
+      sent.sort(compareEventIds);
+      await until(
+        () => onA.length >= sent.length && onB.length >= sent.length,
+        5000,
+        "every event",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(onA, sent, "instance A");
+      assert.deepEqual(onB, sent, "instance B");
+      for (const stop of stops) stop();
+    } finally {
       await a.close();
       await b.close();
     }
