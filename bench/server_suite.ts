@@ -138,7 +138,20 @@ export async function settledRss(pid: number): Promise<number> {
  * const result = await runSuite(server, options);
  * ```
  */
-export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
+export function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
+  return withSender(server, o, (sender, useMarks) => runScenarios(server, o, sender, useMarks));
+}
+
+/**
+ * Runs `scenarios` with the driver's connection and tokens (an admin, and a teacher of the class of
+ * 40 and the probe's class); `useMarks` when the server takes marks (the product), else the
+ * scenarios send class broadcasts.
+ */
+async function withSender<T>(
+  server: ServerProcess,
+  o: SuiteOptions,
+  scenarios: (sender: Sender, useMarks: boolean) => Promise<T>,
+): Promise<T> {
   const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
   const teacher: BenchClaims = {
     sub: `${o.runId}-teacher`,
@@ -148,7 +161,8 @@ export async function runSuite(server: ServerProcess, o: SuiteOptions): Promise<
   const [adminToken, teacherToken] = await mintTokens(o.secret, [admin, teacher]);
   const trigger = new RawHttpClient(server.url);
   try {
-    return await runScenarios(server, o, { trigger, adminToken, teacherToken });
+    const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
+    return await scenarios({ trigger, adminToken, teacherToken }, useMarks);
   } finally {
     trigger.close();
   }
@@ -244,22 +258,12 @@ async function classOf40Scenario(
  * Only the class of 40, `repeat` times against one server (each with its own warm-up): the
  * percentiles of one 200-round run spread widely on a busy or packed machine (docs/PERFORMANCE.md).
  */
-export async function runClassOf40Only(
+export function runClassOf40Only(
   server: ServerProcess,
   o: SuiteOptions,
   repeat: number,
 ): Promise<ClassOf40Figures[]> {
-  const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
-  const teacher: BenchClaims = {
-    sub: `${o.runId}-teacher`,
-    role: "teacher",
-    classIds: [`${o.runId}-c40`],
-  };
-  const [adminToken, teacherToken] = await mintTokens(o.secret, [admin, teacher]);
-  const trigger = new RawHttpClient(server.url);
-  try {
-    const sender = { trigger, adminToken, teacherToken };
-    const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
+  return withSender(server, o, async (sender, useMarks) => {
     const runs: ClassOf40Figures[] = [];
     for (let k = 0; k < repeat; k++) {
       const figures = await classOf40Scenario(server, o, sender, useMarks);
@@ -275,20 +279,18 @@ export async function runClassOf40Only(
       runs.push(figures);
     }
     return runs;
-  } finally {
-    trigger.close();
-  }
+  });
 }
 
 async function runScenarios(
   server: ServerProcess,
   o: SuiteOptions,
   sender: Sender,
+  useMarks: boolean,
 ): Promise<SuiteResult> {
   const { trigger, adminToken, teacherToken } = sender;
   const loadAverage = Deno.loadavg()[0];
   const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
-  const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
   const via = useMarks ? "attendance" : "class_broadcast";
   const idleRssBytes = await settledRss(server.pid);
 

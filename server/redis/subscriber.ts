@@ -33,7 +33,7 @@ export class RedisSubscriber {
   #restoreListeners: Array<() => void> = [];
   #lostListeners: Array<() => void> = [];
   #closed = false;
-  /** Channels subscribed to in one loop turn (a connect wave's): one SUBSCRIBE. */
+  /** Channels subscribed to in one loop turn: one SUBSCRIBE. */
   #subscribing = new TurnBatch<string, void>(
     (channels) => this.client.subscribe(...channels).then(() => channels.map((): void => {})),
     SUBSCRIBE_BATCH,

@@ -53,18 +53,29 @@ redisTest(
   },
 );
 
+/** Two instances on one Redis, as two processes have (`close()` releases both). */
+async function twoInstances(url: string, prefix: string, name: string) {
+  const a = createRedisDeps({ url, prefix, instanceId: `${name}-a`, log: false });
+  const b = createRedisDeps({ url, prefix, instanceId: `${name}-b`, log: false });
+  const close = async () => {
+    await a.close();
+    await b.close();
+  };
+  try {
+    await until(() => a.bus.readiness().ready && b.bus.readiness().ready, 5000, "buses ready");
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { a, b, close };
+}
+
 redisTest(
   "RedisBus publish(): one live message per call, each instance keeps its listeners' channels",
   async ({ url, prefix }) => {
-    const a = createRedisDeps({ url, prefix, instanceId: "feed-a", log: false });
-    const b = createRedisDeps({ url, prefix, instanceId: "feed-b", log: false });
+    const { a, b, close } = await twoInstances(url, prefix, "feed");
     const feed = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
     try {
-      await until(
-        () => a.bus.readiness().ready && b.bus.readiness().ready,
-        5000,
-        "both buses ready",
-      );
       const messages: string[] = [];
       feed.on("message", (_channel: string, message: string) => messages.push(message));
       await feed.subscribe(new RedisKeys(prefix).liveFeed);
@@ -97,8 +108,7 @@ redisTest(
       stops[0]();
     } finally {
       feed.disconnect();
-      await a.close();
-      await b.close();
+      await close();
     }
   },
 );
@@ -106,10 +116,8 @@ redisTest(
 redisTest(
   "RedisBus: two instances publishing at once on one channel; each listener gets every event once, in order",
   async ({ url, prefix }) => {
-    const a = createRedisDeps({ url, prefix, instanceId: "race-a", log: false });
-    const b = createRedisDeps({ url, prefix, instanceId: "race-b", log: false });
+    const { a, b, close } = await twoInstances(url, prefix, "race");
     try {
-      await until(() => a.bus.readiness().ready && b.bus.readiness().ready, 5000, "buses ready");
       const s1 = studentChannel("s-1");
       const onA: string[] = [];
       const onB: string[] = [];
@@ -140,8 +148,7 @@ redisTest(
       assert.deepEqual(onB, sent, "instance B");
       for (const stop of stops) stop();
     } finally {
-      await a.close();
-      await b.close();
+      await close();
     }
   },
 );
