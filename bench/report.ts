@@ -61,6 +61,20 @@ const ROWS: Row[] = [
     ratio: false,
   },
   {
+    name: "machine: 0.5 ms work p99 ms",
+    value: (r) => r.steadiness?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  units over 2x median %",
+    value: (r) => (r.steadiness?.slowShare ?? NaN) * 100,
+    digits: 1,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "load generator CPU ms",
     value: (r) => r.broadcast.loadGeneratorCpuMs,
     digits: 0,

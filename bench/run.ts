@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { describeSteadiness, probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
 import { type PrivateRedis, startPrivateRedis } from "./private_redis.ts";
 import { formatTable, formatTwoInstances } from "./report.ts";
 import {
@@ -189,6 +190,7 @@ if (import.meta.main) {
   );
   const results: Partial<Record<Label, SuiteResult>> = {};
   const classRuns: Partial<Record<Label, ClassOf40Figures[]>> = {};
+  const steadiness: Partial<Record<Label, Steadiness>> = {};
   let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
   try {
@@ -221,6 +223,9 @@ if (import.meta.main) {
           ? ["--cpu-prof", `--cpu-prof-dir=${out}`, `--cpu-prof-name=${runId}-${label}.cpuprofile`]
           : []),
       ];
+      // Before the server starts: nothing of the benchmark runs while the machine is probed.
+      steadiness[label] = await probeSteadiness(smoke ? 1 : 5);
+      console.log(`${label}: machine, ${describeSteadiness(steadiness[label]!)}`);
       console.log(`${label}: starting`);
       const servers: ServerProcess[] = [];
       try {
@@ -236,7 +241,7 @@ if (import.meta.main) {
           servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
         } else {
-          results[label] = await runSuite(servers[0], suite);
+          results[label] = { ...await runSuite(servers[0], suite), steadiness: steadiness[label] };
         }
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
@@ -248,7 +253,7 @@ if (import.meta.main) {
     await privateRedis?.stop();
   }
   if (classOnly) {
-    await writeClassOnly(out, classRuns, options);
+    await writeClassOnly(out, classRuns, steadiness, options);
     clearTimeout(deadline);
     Deno.exit(0);
   }
@@ -275,6 +280,7 @@ if (import.meta.main) {
         },
         results,
         twoInstances,
+        steadiness,
         table,
       },
       null,
@@ -289,6 +295,7 @@ if (import.meta.main) {
 async function writeClassOnly(
   out: string,
   runs: Partial<Record<Label, ClassOf40Figures[]>>,
+  steadiness: Partial<Record<Label, Steadiness>>,
   options: Omit<SuiteOptions, "runId">,
 ): Promise<void> {
   const median = (values: number[]) => {
@@ -298,6 +305,10 @@ async function writeClassOnly(
   };
   console.log("");
   for (const [label, figures] of Object.entries(runs)) {
+    const machineNow = steadiness[label as Label];
+    if (machineNow) {
+      console.log(`${label} machine before its runs: ${describeSteadiness(machineNow)}`);
+    }
     for (const key of ["classOf40", "classOf40Corrections"] as const) {
       const list = figures!.map((f) => f[key]).filter((f) => f !== undefined);
       if (list.length === 0) continue;
@@ -314,7 +325,7 @@ async function writeClassOnly(
   await Deno.writeTextFile(
     file,
     JSON.stringify(
-      { machine: machine(), options: { ...options, secret: undefined }, runs },
+      { machine: machine(), options: { ...options, secret: undefined }, steadiness, runs },
       null,
       2,
     ),

@@ -11,6 +11,7 @@ import type { LatencyHistogram } from "./latency_histogram.ts";
 import { cpuSplitMs, cpuTimeMs, preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
+import type { Steadiness } from "./machine_steadiness.ts";
 import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
@@ -67,6 +68,8 @@ export interface SuiteResult {
   kind: string;
   /** 1-minute load average when the suite started: other work on the machine skews latency. */
   loadAverage: number;
+  /** How steadily the machine ran fixed work just before the suite (set by bench/run.ts). */
+  steadiness?: Steadiness;
   idleRssBytes: number;
   classOf40: LatencyFigures;
   /**

@@ -27,6 +27,7 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
   try {
     const text = await runBench(["--smoke", "--servers", "baseline,memory"], out);
     assert.match(text, /CPU µs \/ conn \/ broadcast/);
+    assert.match(text, /machine: 0\.5 ms work p99 ms/);
 
     const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-smoke.json"));
     assert.equal(files.length, 1, text);
@@ -34,7 +35,10 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
     const results = record.results as Record<string, SuiteResult>;
     assert.deepEqual(Object.keys(results).sort(), ["baseline", "memory"]);
     for (const [label, result] of Object.entries(results)) {
-      const { broadcast, classOf40, markToScreen, connect } = result;
+      const { broadcast, classOf40, markToScreen, connect, steadiness } = result;
+      // The machine was probed before each server: about 100 units of work in the smoke's second.
+      assert.ok(steadiness && steadiness.units > 20, `${label}: ${JSON.stringify(steadiness)}`);
+      assert.ok(steadiness.p50Ms > 0 && steadiness.p99Ms >= steadiness.p50Ms, label);
       assert.equal(connect.opened, broadcast.connections + 1, `${label}: every stream opened`);
       assert.deepEqual(connect.failed, {}, `${label}: no connection refused`);
       assert.equal(broadcast.lost, 0, `${label}: broadcast events lost`);
@@ -83,8 +87,10 @@ Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per se
 
     const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-class40.json"));
     assert.equal(files.length, 1, text);
-    const { runs } = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
+    const { runs, steadiness } = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
     assert.deepEqual(Object.keys(runs).sort(), ["baseline", "memory"]);
+    assert.deepEqual(Object.keys(steadiness).sort(), ["baseline", "memory"]);
+    assert.match(text, /memory machine before its runs: 0\.5 ms of work: p50 [\d.]+, p99 [\d.]+/);
     for (const [label, list] of Object.entries(runs as Record<string, SuiteResult[]>)) {
       assert.equal(list.length, 2, label);
       for (const run of list) {
