@@ -78,13 +78,18 @@ export interface FeedEvent<T = unknown> {
 }
 
 /**
- * Builds an envelope stamped with the given time.
+ * Builds an envelope stamped with `at`: a time, or its ISO text already made (a mark stamps its
+ * many events with one).
  *
  * @example
  * ```ts
  * const event = feedEvent("notification", { id: "n1", title: "Hi", message: "…", severity: "info" });
  * ```
  */
-export function feedEvent<T>(type: EventType, data: T, now: Date = new Date()): FeedEvent<T> {
-  return { type, data, timestamp: now.toISOString() };
+export function feedEvent<T>(
+  type: EventType,
+  data: T,
+  at: Date | string = new Date(),
+): FeedEvent<T> {
+  return { type, data, timestamp: typeof at === "string" ? at : at.toISOString() };
 }

@@ -92,7 +92,8 @@ export async function markAttendance(
 
     const { write, metrics } = await planWrite(deps, changes);
     const events: Outgoing[] = [];
-    const now = (deps.now ?? (() => new Date()))();
+    // One stamp for all of the mark's events (they carried the same time already): formatted once.
+    const now = (deps.now ?? (() => new Date()))().toISOString();
     let corrections = 0;
     for (const { record, previous } of changes) {
       const payload: AttendancePayload = recordPayload(record);
@@ -152,6 +153,8 @@ async function planWrite(
     );
   };
   for (const { record, previous } of changes) {
+    // Same slot, so same student and date: with class and status kept, the two would cancel.
+    if (previous?.classId === record.classId && previous.status === record.status) continue;
     if (previous) adjust(previous, -1);
     adjust(record, +1);
   }
