@@ -182,6 +182,7 @@ if (import.meta.main) {
     warmUpMarks: smoke ? 20 : 300,
     probes: smoke ? 10 : 400,
     probeGapMs: smoke ? 50 : 75,
+    steadinessSeconds: smoke ? 1 : 3,
     log: (line) => console.log(line),
   };
   console.log(

@@ -11,7 +11,7 @@ import type { LatencyHistogram } from "./latency_histogram.ts";
 import { cpuSplitMs, cpuTimeMs, preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
-import type { Steadiness } from "./machine_steadiness.ts";
+import { probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
 import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
@@ -32,6 +32,8 @@ export interface SuiteOptions {
    * still compiling it on the same vCPU (see docs/PERFORMANCE.md).
    */
   warmUpMarks: number;
+  /** How long the machine is probed for steadiness before each class-of-40-only run, s. */
+  steadinessSeconds: number;
   /** The Redis the product uses, when the benchmark started it: its CPU per round is reported. */
   redisPid?: number;
   probes: number;
@@ -180,6 +182,11 @@ interface Sender {
 
 /** The class-of-40 figures: the teacher's marks, then (product only) the corrections. */
 export interface ClassOf40Figures {
+  /**
+   * The machine's steadiness just before the run (class-of-40-only runs): a run's p99 is only
+   * as good as the machine was while it ran.
+   */
+  machineBefore?: Steadiness;
   classOf40: LatencyFigures;
   classOf40Corrections?: LatencyFigures;
 }
@@ -269,7 +276,9 @@ export function runClassOf40Only(
   return withSender(server, o, async (sender, useMarks) => {
     const runs: ClassOf40Figures[] = [];
     for (let k = 0; k < repeat; k++) {
-      const figures = await classOf40Scenario(server, o, sender, useMarks);
+      // The server is up but idle (40 streams at most, heartbeating) while the machine is probed.
+      const machineBefore = await probeSteadiness(o.steadinessSeconds);
+      const figures = { machineBefore, ...await classOf40Scenario(server, o, sender, useMarks) };
       const f = figures.classOf40;
       o.log(
         `  class of 40, run ${
@@ -277,7 +286,10 @@ export function runClassOf40Only(
         }/${repeat}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, CPU ms per round ` +
           `server ${f.cpuMsPerRound!.server.toFixed(2)}, Redis ${
             f.cpuMsPerRound!.redis?.toFixed(2) ?? "n/a"
-          }, load generator ${f.cpuMsPerRound!.loadGenerator.toFixed(2)}`,
+          }, load generator ${f.cpuMsPerRound!.loadGenerator.toFixed(2)}; machine before: 0.5 ms ` +
+          `work p99 ${machineBefore.p99Ms.toFixed(2)} ms, ${
+            (machineBefore.slowShare * 100).toFixed(1)
+          } % over 2x`,
       );
       runs.push(figures);
     }

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { SuiteResult } from "../../bench/server_suite.ts";
+import type { ClassOf40Figures, SuiteResult } from "../../bench/server_suite.ts";
 
 const RUN = new URL("../../bench/run.ts", import.meta.url).pathname;
 
@@ -91,10 +91,12 @@ Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per se
     assert.deepEqual(Object.keys(runs).sort(), ["baseline", "memory"]);
     assert.deepEqual(Object.keys(steadiness).sort(), ["baseline", "memory"]);
     assert.match(text, /memory machine before its runs: 0\.5 ms of work: p50 [\d.]+, p99 [\d.]+/);
-    for (const [label, list] of Object.entries(runs as Record<string, SuiteResult[]>)) {
+    for (const [label, list] of Object.entries(runs as Record<string, ClassOf40Figures[]>)) {
       assert.equal(list.length, 2, label);
       for (const run of list) {
         assert.equal(run.classOf40.lost, 0, `${label}: class-of-40 events lost`);
+        // Probed before each run: a smoke's second of 0.5 ms units every 10 ms.
+        assert.ok(run.machineBefore && run.machineBefore.units > 20, label);
         assert.ok(Number.isFinite(run.classOf40.p99Ms), label);
         if (label === "memory") assert.equal(run.classOf40Corrections?.lost, 0, label);
       }
