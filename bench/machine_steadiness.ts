@@ -42,11 +42,23 @@ export function summarizeSteadiness(durationsMs: readonly number[]): Steadiness 
   };
 }
 
-/** Integer arithmetic the JIT cannot drop (its result is returned). */
+/** Integer arithmetic the JIT cannot drop (its result is kept in {@link sink}). */
 function spin(iterations: number): number {
   let x = 0;
   for (let i = 0; i < iterations; i++) x = (x * 31 + i) | 0;
   return x;
+}
+
+let sink = 0;
+
+/**
+ * One unit of work, timed. Calibration and measurement both call this one function: timed from
+ * two call sites, V8 compiled them differently, and a unit calibrated at 0.5 ms ran for 3 ms.
+ */
+function timedUnit(iterations: number): number {
+  const t = performance.now();
+  sink ^= spin(iterations);
+  return performance.now() - t;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,25 +78,22 @@ export async function probeSteadiness(
   workMs = 0.5,
   gapMs = 10,
 ): Promise<Steadiness> {
-  // Run long enough for the JIT's optimizing tier first: calibrated in a lower tier, the unit
-  // came out at a sixth of its size once optimized. Then calibrated on the quickest of a few
-  // tries: the slow ones are what is being measured.
-  let sink = 0;
+  // Calibrated until the quickest of a few back-to-back units is within 10 % of `workMs` (the
+  // quickest, because the slow ones are what is being measured).
+  let iterations = 100_000;
   const warm = performance.now() + 300;
-  while (performance.now() < warm) sink ^= spin(100_000);
-  let best = Infinity;
-  for (let k = 0; k < 50; k++) {
-    const t = performance.now();
-    sink ^= spin(100_000);
-    best = Math.min(best, performance.now() - t);
+  while (performance.now() < warm) timedUnit(iterations);
+  for (let round = 0; round < 5; round++) {
+    let best = Infinity;
+    for (let k = 0; k < 20; k++) best = Math.min(best, timedUnit(iterations));
+    const scale = workMs / Math.max(best, 1e-3);
+    iterations = Math.max(1, Math.round(iterations * scale));
+    if (Math.abs(scale - 1) < 0.1) break;
   }
-  const iterations = Math.max(1, Math.round((100_000 * workMs) / Math.max(best, 1e-3)));
   const durations: number[] = [];
   const end = performance.now() + seconds * 1000;
   while (performance.now() < end) {
-    const t = performance.now();
-    sink ^= spin(iterations);
-    durations.push(performance.now() - t);
+    durations.push(timedUnit(iterations));
     await sleep(gapMs);
   }
   // Keeps `sink` alive so the loop is not optimized away.
