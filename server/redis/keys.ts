@@ -8,7 +8,8 @@
  * | `{p}history:{channel}`          | stream        | a bus channel's retained events (`t`, `d` fields) |
  * | `{p}history-last-id`            | string        | the last event id issued (one sequence)           |
  * | `{p}history-origin`             | string        | the first id issued since history began (or was lost) |
- * | `{p}live:{channel}`             | pub/sub       | live deliveries of a bus channel                  |
+ * | `{p}history-sweep`              | string        | the instance whose turn it is to sweep history (PX) |
+ * | `{p}live`                       | pub/sub       | live deliveries of every bus channel              |
  * | `{p}control:{instanceId}`       | pub/sub       | close requests for one instance's streams         |
  * | `{p}connection:{id}`            | hash          | who, class, instance, connectedAt, lastSeen, seq  |
  * | `{p}student:{studentId}`        | set           | that student's connection ids                     |
@@ -47,6 +48,19 @@ export class RedisKeys {
   /** The stream holding a bus channel's history. */
   history(channel: string): string {
     return `${this.prefix}history:${channel}`;
+  }
+
+  /**
+   * A `SCAN MATCH` pattern of every history stream (and nothing else of ours: the prefix's glob
+   * characters are escaped).
+   */
+  get historyPattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}history:*`;
+  }
+
+  /** Held (PX) by the instance that sweeps history this interval (see HistorySweeper). */
+  get historySweep(): string {
+    return `${this.prefix}history-sweep`;
   }
 
   /** The last id issued by the publish script (one sequence across every channel). */

@@ -40,7 +40,7 @@ export interface RedisBusOptions {
   keys: RedisKeys;
   /** Events kept per channel, approximately (`XADD MAXLEN ~`; default 1000). */
   historyMaxEvents?: number;
-  /** Age after which events are dropped (default 24 h). */
+  /** Age after which events are not replayed (default 24 h; see HistorySweeper). */
   historyMaxAgeMs?: number;
 }
 
@@ -233,7 +233,6 @@ export class RedisBus implements Bus {
       keys.length,
       ...keys,
       this.#maxEvents,
-      this.#maxAgeMs,
       this.#keys.liveFeed,
       packLines(packed),
     ];

@@ -8,6 +8,7 @@
  */
 
 import { closeRedisClient, createRedisClient, type Redis } from "./client.ts";
+import { HistorySweeper } from "./history_sweeper.ts";
 import { RedisKeys } from "./keys.ts";
 import { RedisBus } from "./redis_bus.ts";
 import { RedisConnectionTracker } from "./redis_connection_tracker.ts";
@@ -24,6 +25,8 @@ export interface RedisDepsOptions {
   instanceId: string;
   historyMaxEvents?: number;
   historyMaxAgeMs?: number;
+  /** Time between history sweeps across all instances (default 5 minutes; see HistorySweeper). */
+  historySweepIntervalMs?: number;
   /** Connection attempts per student per minute (`CONNECT_RATE_LIMIT`, default 10). */
   connectRateLimit?: number;
   /** Tracking entry lifetime without heartbeat (default 5 minutes). */
@@ -45,6 +48,8 @@ export interface RedisDeps {
   bus: RedisBus;
   tracker: RedisConnectionTracker;
   limiter: RedisRateLimiter;
+  /** Started: sweeps history when this instance takes the turn (stopped by `close()`). */
+  sweeper: HistorySweeper;
   keys: RedisKeys;
   instanceId: string;
   close(): Promise<void>;
@@ -90,6 +95,15 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
     ttlMs: options.trackingTtlMs,
   });
   const limiter = new RedisRateLimiter({ redis, keys, limit: options.connectRateLimit ?? 10 });
+  const sweeper = new HistorySweeper({
+    redis,
+    keys,
+    instanceId: options.instanceId,
+    maxAgeMs: options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000,
+    intervalMs: options.historySweepIntervalMs,
+    log: options.log,
+  });
+  sweeper.start();
   let closing: Promise<void> | undefined;
   return {
     redis,
@@ -97,10 +111,12 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
     bus,
     tracker,
     limiter,
+    sweeper,
     keys,
     instanceId: options.instanceId,
     close: () =>
       closing ??= (async () => {
+        await sweeper.stop();
         await bus.close();
         tracker.dispose();
         subscriber.close();

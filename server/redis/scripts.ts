@@ -11,14 +11,14 @@ import { LINES_LUA } from "./packed_lines.ts";
  * Records events and publishes them, in one atomic step.
  *
  * KEYS[1] = last-id key, KEYS[2] = origin key, KEYS[3..n+2] = the history stream of each event.
- * ARGV[1] = max events per stream, ARGV[2] = max age (ms), ARGV[3] = the live pub/sub channel
- * ({@link RedisKeys.liveFeed}), ARGV[4] = the events packed ({@link packLines}): channel, type,
- * json for each, ARGV[5] (optional) = a guard key that must exist (it is deleted; see
- * GUARD_MARK_LUA in server/store/redis_store_scripts.ts). Returns the ids, in call order; false
- * without the guard.
+ * ARGV[1] = max events per stream (`XADD MAXLEN ~`; the age is kept by {@link SWEEP_HISTORY_LUA},
+ * off this path), ARGV[2] = the live pub/sub channel ({@link RedisKeys.liveFeed}), ARGV[3] = the
+ * events packed ({@link packLines}): channel, type, json for each, ARGV[4] (optional) = a guard
+ * key that must exist (it is deleted; see GUARD_MARK_LUA in server/store/redis_store_scripts.ts).
+ * Returns the ids, in call order; false without the guard.
  *
  * The live message is one per call, whatever the number of events: the ids separated by spaces,
- * a newline, then ARGV[4] as given (see {@link parseLiveBatch}). A class of 40's mark used to be 40
+ * a newline, then ARGV[3] as given (see {@link parseLiveBatch}). A class of 40's mark used to be 40
  * PUBLISHes, each building its message in Lua, and 40 messages for ioredis to parse in every
  * instance; every instance now reads every call's events and keeps those it has listeners for.
  *
@@ -26,8 +26,8 @@ import { LINES_LUA } from "./packed_lines.ts";
  * going back even when the clock does, so publish order = id order on every channel.
  */
 export const RECORD_EVENTS_LUA = `${LINES_LUA}
-if ARGV[5] and ARGV[5] ~= '' and redis.call('DEL', ARGV[5]) == 0 then return false end
-local events = lines(ARGV[4])
+if ARGV[4] and ARGV[4] ~= '' and redis.call('DEL', ARGV[4]) == 0 then return false end
+local events = lines(ARGV[3])
 if #events ~= 3 * (#KEYS - 2) then return redis.error_reply('ERR events do not match their keys') end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -39,30 +39,48 @@ if last then
   seq = tonumber(string.sub(last, dash + 1))
 end
 local maxlen = ARGV[1]
-local maxAge = tonumber(ARGV[2])
-local minid = string.format('%.0f', math.max(0, now - maxAge))
 local ids = {}
-local maintained = {}
 for i = 3, #KEYS do
   if now > ms then ms = now; seq = 0 else seq = seq + 1 end
   local id = string.format('%.0f-%.0f', ms, seq)
   local e = (i - 3) * 3
   redis.call('XADD', KEYS[i], 'MAXLEN', '~', maxlen, id, 't', events[e + 2], 'd', events[e + 3])
-  -- Once per stream and call (a mark sends a student two events): the entries just added are
-  -- newer than minid, so trimming after the first is trimming after the last.
-  if not maintained[KEYS[i]] then
-    maintained[KEYS[i]] = true
-    redis.call('XTRIM', KEYS[i], 'MINID', '~', minid)
-    -- An idle channel's history vanishes once all of it is older than the retention age.
-    redis.call('PEXPIRE', KEYS[i], maxAge + 60000)
-  end
   ids[#ids + 1] = id
 end
 redis.call('SET', KEYS[1], ids[#ids])
 -- No last id: history starts here (first use, or Redis lost its data); older cursors have a gap.
 if not last then redis.call('SET', KEYS[2], ids[1]) end
-redis.call('PUBLISH', ARGV[3], table.concat(ids, ' ') .. '\\n' .. ARGV[4])
+redis.call('PUBLISH', ARGV[2], table.concat(ids, ' ') .. '\\n' .. ARGV[3])
 return ids
+`;
+
+/**
+ * Keeps history streams within the retention age (see server/redis/history_sweeper.ts): trims
+ * each stream's entries older than the age (approximately, whole stream nodes: `MINID ~`) and
+ * deletes a stream whose newest entry is older. The age is measured on Redis's clock, the one
+ * event ids are made from. Keys that are not streams are left alone.
+ *
+ * KEYS = history streams; ARGV[1] = the age (ms). Returns {entries trimmed, streams deleted}.
+ */
+export const SWEEP_HISTORY_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local oldest = now - tonumber(ARGV[1])
+local minid = string.format('%.0f', math.max(0, oldest))
+local trimmed, deleted = 0, 0
+for _, key in ipairs(KEYS) do
+  if redis.call('TYPE', key).ok == 'stream' then
+    local newest = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+    local ms = newest and tonumber(string.match(newest[1], '^(%d+)'))
+    if not ms or ms < oldest then
+      redis.call('DEL', key)
+      deleted = deleted + 1
+    else
+      trimmed = trimmed + redis.call('XTRIM', key, 'MINID', '~', minid)
+    end
+  end
+end
+return {trimmed, deleted}
 `;
 
 /**
