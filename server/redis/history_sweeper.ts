@@ -125,11 +125,8 @@ export class HistorySweeper {
       );
       cursor = next;
       if (found.length === 0) continue;
-      const reply = await scripts[SWEEP](found.length, ...found, this.#maxAgeMs) as [
-        number,
-        number,
-      ];
-      const [trimmed, deleted] = reply;
+      const reply = await scripts[SWEEP](found.length, ...found, this.#maxAgeMs);
+      const [trimmed, deleted] = reply as number[];
       result.streams += found.length;
       result.trimmed += trimmed;
       result.deleted += deleted;
