@@ -58,7 +58,9 @@ return ids
  * Keeps history streams within the retention age (see server/redis/history_sweeper.ts): trims
  * each stream's entries older than the age (approximately, whole stream nodes: `MINID ~`) and
  * deletes a stream whose newest entry is older. The age is measured on Redis's clock, the one
- * event ids are made from. Keys that are not streams are left alone.
+ * event ids are made from. Keys that are not streams are left alone. A kept stream loses any TTL:
+ * versions before the sweeper set one on every append (the age + 60 s), and a stream last written
+ * by such an instance during a rolling deploy would otherwise expire with newer events in it.
  *
  * KEYS = history streams; ARGV[1] = the age (ms). Returns {entries trimmed, streams deleted}.
  */
@@ -77,6 +79,7 @@ for _, key in ipairs(KEYS) do
       deleted = deleted + 1
     else
       trimmed = trimmed + redis.call('XTRIM', key, 'MINID', '~', minid)
+      redis.call('PERSIST', key)
     end
   end
 end

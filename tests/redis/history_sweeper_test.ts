@@ -53,6 +53,8 @@ redisTest(
       await append(redis, mixed, now - 1000, 2);
       await append(redis, stale, old, 3);
       await append(redis, fresh, now - 1000, 1);
+      // As versions before the sweeper left it: a TTL from an append, too short for later events.
+      await redis.pexpire(fresh, 120_000);
       await redis.set(keys.lastEventId, `${now}-0`);
       // Matches the pattern's shape but is not a stream: not ours to delete.
       const notStream = keys.history("odd");
@@ -69,6 +71,7 @@ redisTest(
       assert.equal(left.length, 52);
       assert.equal(left.at(-1)![0], `${now - 1000 + 1}-0`, "the young entries stay");
       assert.equal(await redis.xlen(fresh), 1);
+      assert.equal(await redis.pttl(fresh), -1, "a kept stream loses an old version's TTL");
       assert.equal(await redis.get(notStream), "x");
       assert.equal(await redis.get(keys.lastEventId), `${now}-0`);
     } finally {
