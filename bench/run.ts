@@ -281,7 +281,6 @@ if (import.meta.main) {
         },
         results,
         twoInstances,
-        steadiness,
         table,
       },
       null,

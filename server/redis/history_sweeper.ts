@@ -23,8 +23,6 @@ export interface HistorySweeperOptions {
   maxAgeMs: number;
   /** Time between sweeps, across all instances (default 5 minutes). */
   intervalMs?: number;
-  /** Streams per script call: bounds how long one call holds Redis (default 200, ~1 ms). */
-  batch?: number;
   /** Log failed sweeps (default true). */
   log?: boolean;
 }
@@ -40,6 +38,8 @@ export interface SweepResult {
 }
 
 const SWEEP = "sseSweepHistory";
+/** Streams per script call: bounds how long one call holds Redis (~1 ms). */
+const SWEEP_BATCH = 200;
 
 /**
  * @example
@@ -56,7 +56,6 @@ export class HistorySweeper {
   #instanceId: string;
   #maxAgeMs: number;
   #intervalMs: number;
-  #batch: number;
   #log: boolean;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<unknown> | null = null;
@@ -68,7 +67,6 @@ export class HistorySweeper {
     this.#instanceId = options.instanceId;
     this.#maxAgeMs = options.maxAgeMs;
     this.#intervalMs = options.intervalMs ?? 5 * 60_000;
-    this.#batch = options.batch ?? 200;
     this.#log = options.log ?? true;
     if (!(SWEEP in this.#redis)) this.#redis.defineCommand(SWEEP, { lua: SWEEP_HISTORY_LUA });
   }
@@ -121,7 +119,7 @@ export class HistorySweeper {
         "MATCH",
         this.#keys.historyPattern,
         "COUNT",
-        this.#batch,
+        SWEEP_BATCH,
       );
       cursor = next;
       if (found.length === 0) continue;

@@ -25,8 +25,6 @@ export interface RedisDepsOptions {
   instanceId: string;
   historyMaxEvents?: number;
   historyMaxAgeMs?: number;
-  /** Time between history sweeps across all instances (default 5 minutes; see HistorySweeper). */
-  historySweepIntervalMs?: number;
   /** Connection attempts per student per minute (`CONNECT_RATE_LIMIT`, default 10). */
   connectRateLimit?: number;
   /** Tracking entry lifetime without heartbeat (default 5 minutes). */
@@ -48,8 +46,6 @@ export interface RedisDeps {
   bus: RedisBus;
   tracker: RedisConnectionTracker;
   limiter: RedisRateLimiter;
-  /** Started: sweeps history when this instance takes the turn (stopped by `close()`). */
-  sweeper: HistorySweeper;
   keys: RedisKeys;
   instanceId: string;
   close(): Promise<void>;
@@ -100,9 +96,9 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
     keys,
     instanceId: options.instanceId,
     maxAgeMs: options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000,
-    intervalMs: options.historySweepIntervalMs,
     log: options.log,
   });
+  // Stopped by close().
   sweeper.start();
   let closing: Promise<void> | undefined;
   return {
@@ -111,7 +107,6 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
     bus,
     tracker,
     limiter,
-    sweeper,
     keys,
     instanceId: options.instanceId,
     close: () =>
