@@ -25,11 +25,23 @@ export interface RetentionOptions {
   now?: () => number;
 }
 
+/**
+ * One channel's retained events: `events[first..]`, oldest first, with each one's time (ms of its
+ * id) alongside. Dropping moves `first` on, and the dropped slots are cut off in bulk now and then:
+ * an `Array.splice(0, 1)` per publish on a full channel moved its 1,000 entries each time, ~0.5 ms
+ * of a class of 40's mark (80 events).
+ */
 interface ChannelHistory {
-  events: Delivery[];
+  /** Dropped slots (before `first`) hold undefined. */
+  events: Array<Delivery | undefined>;
+  times: number[];
+  first: number;
   /** The newest id ever dropped from this channel: a cursor before it has a gap. */
   maxDeletedId: string;
 }
+
+/** Dropped slots are cut off once there are this many and they are most of the array. */
+const COMPACT_AFTER = 256;
 
 /**
  * A {@link Bus} for one process.
@@ -100,7 +112,8 @@ export class MemoryBus implements Bus {
       if (!history) continue;
       this.#expire(history);
       if (afterId !== "0" && compareEventIds(afterId, history.maxDeletedId) < 0) complete = false;
-      for (const delivery of history.events) {
+      for (let i = history.first; i < history.events.length; i++) {
+        const delivery = history.events[i]!;
         if (compareEventIds(delivery.id, afterId) > 0) events.push(delivery);
       }
     }
@@ -120,22 +133,35 @@ export class MemoryBus implements Bus {
   #record(delivery: Delivery): void {
     let history = this.#histories.get(delivery.channel);
     if (!history) {
-      this.#histories.set(delivery.channel, history = { events: [], maxDeletedId: "0" });
+      history = { events: [], times: [], first: 0, maxDeletedId: "0" };
+      this.#histories.set(delivery.channel, history);
     }
     history.events.push(delivery);
-    if (history.events.length > this.#maxEvents) {
-      const dropped = history.events.splice(0, history.events.length - this.#maxEvents);
-      history.maxDeletedId = dropped[dropped.length - 1].id;
-    }
+    history.times.push(parseEventId(delivery.id)!.ms);
+    const over = history.events.length - history.first - this.#maxEvents;
+    if (over > 0) this.#drop(history, over);
     this.#expire(history);
   }
 
   #expire(history: ChannelHistory): void {
     const oldestKept = this.#now() - this.#maxAgeMs;
     let drop = 0;
-    while (drop < history.events.length && parseEventId(history.events[drop].id)!.ms < oldestKept) {
-      drop++;
+    const { times, first } = history;
+    while (first + drop < times.length && times[first + drop] < oldestKept) drop++;
+    if (drop > 0) this.#drop(history, drop);
+  }
+
+  /** Drops the `count` oldest retained events of `history`. */
+  #drop(history: ChannelHistory, count: number): void {
+    const { events, times } = history;
+    const end = history.first + count;
+    history.maxDeletedId = events[end - 1]!.id;
+    for (let i = history.first; i < end; i++) events[i] = undefined;
+    history.first = end;
+    if (history.first >= COMPACT_AFTER && history.first * 2 >= events.length) {
+      events.splice(0, history.first);
+      times.splice(0, history.first);
+      history.first = 0;
     }
-    if (drop > 0) history.maxDeletedId = history.events.splice(0, drop)[drop - 1].id;
   }
 }

@@ -23,6 +23,7 @@ import {
   type ChainableCommander,
   describeRedisError,
   type Redis,
+  releaseArguments,
   type ScriptCommands,
 } from "./client.ts";
 import type { RedisKeys } from "./keys.ts";
@@ -143,6 +144,7 @@ export class RedisBus implements Bus {
         (multi as unknown as ScriptCommands)[RECORD](...args);
       }
       results = await multi.exec();
+      releaseArguments(multi);
     } catch (error) {
       throw new BusUnavailableError(
         `Cannot record events: Redis is unavailable (${describeRedisError(error)})`,
