@@ -5,6 +5,8 @@
  * @module
  */
 
+import { DEFAULT_HISTORY_MAX_AGE_MS } from "./bus/bus.ts";
+
 /** How tokens are verified. */
 export type JwtConfig = { secret: string } | { jwksUrl: string };
 
@@ -146,7 +148,13 @@ export function parseConfig(env: Env): Config {
     redisUrl,
     redisPrefix,
     historyMaxEvents: integer(env, "HISTORY_MAX_EVENTS", 1000, 1, 1_000_000),
-    historyMaxAgeMs: integer(env, "HISTORY_MAX_AGE_MS", 86_400_000, 1000, 365 * 86_400_000),
+    historyMaxAgeMs: integer(
+      env,
+      "HISTORY_MAX_AGE_MS",
+      DEFAULT_HISTORY_MAX_AGE_MS,
+      1000,
+      365 * DEFAULT_HISTORY_MAX_AGE_MS,
+    ),
     excusedAbsences: excused,
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 3000, 0, 60_000),
   };

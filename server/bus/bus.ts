@@ -23,6 +23,9 @@ export function classChannel(classId: string): Channel {
 }
 
 /** An event to record and deliver on one channel. */
+/** How long a channel's events are kept for replay unless configured (`HISTORY_MAX_AGE_MS`): 24 h. */
+export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
 export interface Outgoing {
   channel: Channel;
   event: FeedEvent;

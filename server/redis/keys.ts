@@ -40,9 +40,12 @@
  */
 export class RedisKeys {
   readonly prefix: string;
+  /** The prefix with SCAN MATCH's glob characters escaped, for the patterns below. */
+  #globPrefix: string;
 
   constructor(prefix = "sse:") {
     this.prefix = prefix;
+    this.#globPrefix = prefix.replace(/[*?[\]\\]/g, "\\$&");
   }
 
   /** The stream holding a bus channel's history. */
@@ -55,7 +58,7 @@ export class RedisKeys {
    * characters are escaped).
    */
   get historyPattern(): string {
-    return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}history:*`;
+    return `${this.#globPrefix}history:*`;
   }
 
   /** Held (PX) by the instance that sweeps history this interval (see HistorySweeper). */
@@ -195,6 +198,6 @@ export class RedisKeys {
 
   /** A pattern matching every key under the prefix (for cleanup in tests and by operators). */
   get pattern(): string {
-    return `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+    return `${this.#globPrefix}*`;
   }
 }

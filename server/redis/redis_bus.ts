@@ -13,6 +13,7 @@ import {
   type BusReadiness,
   BusUnavailableError,
   type Channel,
+  DEFAULT_HISTORY_MAX_AGE_MS,
   type Delivery,
   type DeliveryListener,
   type HistorySlice,
@@ -97,7 +98,7 @@ export class RedisBus implements Bus {
     this.#subscriber = options.subscriber;
     this.#keys = options.keys;
     this.#maxEvents = options.historyMaxEvents ?? 1000;
-    this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
+    this.#maxAgeMs = options.historyMaxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS;
     if (!(RECORD in this.#redis)) this.#redis.defineCommand(RECORD, { lua: RECORD_EVENTS_LUA });
     this.#subscriber.onLost(() => this.#cursorAtLoss ??= this.#cursor);
     this.#subscriber.onRestore(() => this.#catchUp());

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { DEFAULT_HISTORY_MAX_AGE_MS } from "../bus/bus.ts";
 import { closeRedisClient, createRedisClient, type Redis } from "./client.ts";
 import { HistorySweeper } from "./history_sweeper.ts";
 import { RedisKeys } from "./keys.ts";
@@ -76,12 +77,14 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
   });
   const subscriber = new RedisSubscriber(subscriberClient);
   const keys = new RedisKeys(options.prefix ?? "sse:");
+  // The bus replays, and the sweeper keeps, the same age of history.
+  const historyMaxAgeMs = options.historyMaxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS;
   const bus = new RedisBus({
     redis,
     subscriber,
     keys,
     historyMaxEvents: options.historyMaxEvents,
-    historyMaxAgeMs: options.historyMaxAgeMs,
+    historyMaxAgeMs,
   });
   const tracker = new RedisConnectionTracker({
     redis,
@@ -95,7 +98,7 @@ export function createRedisDeps(options: RedisDepsOptions): RedisDeps {
     redis,
     keys,
     instanceId: options.instanceId,
-    maxAgeMs: options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000,
+    maxAgeMs: historyMaxAgeMs,
     log: options.log,
   });
   // Stopped by close().

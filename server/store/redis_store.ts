@@ -15,7 +15,13 @@ import {
   type RecordKey,
   recordSlot,
 } from "../attendance/record.ts";
-import { BusUnavailableError, classChannel, type Outgoing, studentChannel } from "../bus/bus.ts";
+import {
+  BusUnavailableError,
+  classChannel,
+  DEFAULT_HISTORY_MAX_AGE_MS,
+  type Outgoing,
+  studentChannel,
+} from "../bus/bus.ts";
 import { UnavailableError } from "../errors.ts";
 import { compareEventIds, parseEventId } from "../event_id.ts";
 import type { NotificationPayload } from "../events.ts";
@@ -74,7 +80,7 @@ export class RedisStore implements FeedStore {
     this.#redis = options.redis;
     this.#bus = options.bus;
     this.#keys = options.keys;
-    this.#maxAgeMs = options.historyMaxAgeMs ?? 24 * 60 * 60 * 1000;
+    this.#maxAgeMs = options.historyMaxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS;
     this.#marks = new RedisMarkWriter(options);
     const scripts: Array<[string, string, number]> = [
       ["afLearnMembers", LEARN_MEMBERS_LUA, 1],
