@@ -7,7 +7,6 @@
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { TokenVerifier } from "./auth/token_verifier.ts";
 import type { Bus, BusReadiness } from "./bus/bus.ts";
@@ -16,6 +15,7 @@ import type { Config } from "./config.ts";
 import { HttpError } from "./errors.ts";
 import { attendanceRoutes } from "./routes/attendance.ts";
 import { classRoutes } from "./routes/classes.ts";
+import { cors } from "./routes/cors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { notificationRoutes } from "./routes/notifications.ts";
 import { summaryRoutes } from "./routes/summary.ts";
@@ -55,17 +55,14 @@ export const ATTENDANCE_BODY_LIMIT_BYTES = 1024 * 1024;
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  const allowed = new Set(deps.config.allowedOrigins);
-
   app.use(
     "/api/*",
     cors({
-      origin: (origin) => (allowed.has(origin) ? origin : null),
-      credentials: true,
+      allowedOrigins: new Set(deps.config.allowedOrigins),
       allowMethods: ["GET", "POST", "PUT", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
       exposeHeaders: ["Retry-After"],
-      maxAge: 600,
+      maxAgeS: 600,
     }),
   );
   const tooLarge = (limit: number) => () => {

@@ -105,9 +105,12 @@ Deno.test("cors: only ALLOWED_ORIGINS get Access-Control-Allow-Origin; preflight
     },
   });
   await preflight.body?.cancel();
-  assert.ok(preflight.status === 204 || preflight.status === 200);
+  assert.equal(preflight.status, 204);
   assert.equal(preflight.headers.get("access-control-allow-origin"), "https://portal.example");
   assert.equal(preflight.headers.get("access-control-allow-credentials"), "true");
+  assert.equal(preflight.headers.get("access-control-max-age"), "600");
+  assert.equal(preflight.headers.get("access-control-allow-methods"), "GET,POST,PUT,OPTIONS");
+  assert.match(preflight.headers.get("vary")!, /Origin/);
   assert.match(
     preflight.headers.get("access-control-allow-headers")!.toLowerCase(),
     /authorization/,
@@ -122,13 +125,29 @@ Deno.test("cors: only ALLOWED_ORIGINS get Access-Control-Allow-Origin; preflight
     headers: { origin: "http://localhost:3000" },
   });
   assert.equal(allowed.headers.get("access-control-allow-origin"), "http://localhost:3000");
+  assert.equal(allowed.headers.get("access-control-allow-credentials"), "true");
+  assert.equal(allowed.headers.get("access-control-expose-headers"), "Retry-After");
+  assert.equal(allowed.headers.get("vary"), "Origin");
+  // The stream's own headers are kept.
+  assert.match(allowed.headers.get("content-type")!, /^text\/event-stream/);
+  assert.equal(allowed.headers.get("x-accel-buffering"), "no");
   await allowed.close();
+
+  // An error answer carries them too, so that the portal's script can read its JSON.
+  const refused = await fetch(server.url + "/api/students/notifications/sse", {
+    headers: { origin: "http://localhost:3000", authorization: "Bearer not-a-token" },
+  });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get("access-control-allow-origin"), "http://localhost:3000");
+  assert.match(String((await refused.json()).error), /Token is malformed/);
 
   const foreign = await openStream(server.url, {
     token,
     headers: { origin: "https://evil.example" },
   });
   assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  assert.equal(foreign.headers.get("access-control-allow-credentials"), null);
+  assert.equal(foreign.headers.get("vary"), "Origin");
   await foreign.close();
   const foreignPreflight = await fetch(server.url + "/api/students/notifications/test", {
     method: "OPTIONS",
