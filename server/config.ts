@@ -7,6 +7,8 @@
 
 import { DEFAULT_HISTORY_MAX_AGE_MS } from "./bus/bus.ts";
 
+const DAY_MS = 86_400_000;
+
 /** How tokens are verified. */
 export type JwtConfig = { secret: string } | { jwksUrl: string };
 
@@ -153,7 +155,7 @@ export function parseConfig(env: Env): Config {
       "HISTORY_MAX_AGE_MS",
       DEFAULT_HISTORY_MAX_AGE_MS,
       1000,
-      365 * DEFAULT_HISTORY_MAX_AGE_MS,
+      365 * DAY_MS,
     ),
     excusedAbsences: excused,
     shutdownGraceMs: integer(env, "SHUTDOWN_GRACE_MS", 3000, 0, 60_000),

@@ -22,10 +22,10 @@ export function classChannel(classId: string): Channel {
   return `class:${classId}`;
 }
 
-/** An event to record and deliver on one channel. */
 /** How long a channel's events are kept for replay unless configured (`HISTORY_MAX_AGE_MS`): 24 h. */
 export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** An event to record and deliver on one channel. */
 export interface Outgoing {
   channel: Channel;
   event: FeedEvent;

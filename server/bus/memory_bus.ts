@@ -27,9 +27,10 @@ export interface RetentionOptions {
 }
 
 /**
- * One channel's retained events: `events[first..]`, oldest first. Dropping moves `first` on, and the dropped slots are cut off in bulk now and then:
- * an `Array.splice(0, 1)` per publish on a full channel moved its 1,000 entries each time (a class
- * of 40's 80 events to full channels: 0.21–0.31 ms per publish, 0.08–0.11 ms now).
+ * One channel's retained events: `events[first..]`, oldest first. Dropping moves `first` on, and
+ * the dropped slots are cut off in bulk now and then: an `Array.splice(0, 1)` per publish on a full
+ * channel moved its 1,000 entries each time (a class of 40's 80 events to full channels: 0.21–0.31
+ * ms per publish, 0.08–0.11 ms now).
  */
 interface ChannelHistory {
   /** Dropped slots (before `first`) hold undefined. */
