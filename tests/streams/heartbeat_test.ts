@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { MemoryBus } from "../../server/bus/memory_bus.ts";
 import { MemoryRateLimiter } from "../../server/limits/connect_rate_limiter.ts";
 import { MemoryConnectionTracker } from "../../server/streams/connection_tracker.ts";
-import { sweepStreams } from "../../server/streams/heartbeat.ts";
+import {
+  StreamSweep,
+  sweepPeriodMs,
+  sweepSliceSize,
+  sweepStreams,
+} from "../../server/streams/heartbeat.ts";
+import type { SseConnection } from "../../server/streams/sse_connection.ts";
 import { StudentStreams } from "../../server/streams/student_streams.ts";
 
 function streamsUnderTest() {
@@ -13,7 +19,7 @@ function streamsUnderTest() {
     settings: {
       instanceId: "i-1",
       heartbeatMs: 1000,
-      maxConnections: 10,
+      maxConnections: 20,
       maxStreamsPerStudent: 5,
       maxQueuedEvents: 1000,
     },
@@ -91,4 +97,57 @@ Deno.test("StudentStreams.pingDue() pings the due streams only, and leaves expir
   assert.equal(due.queuedEvents, 0, "pinged once per due slot");
   for (const reader of readers) reader.releaseLock();
   for (const connection of [due, expiring]) connection.abort("client_closed");
+});
+
+const options = { heartbeatMs: 1000, staleMs: 5000 };
+
+Deno.test("StreamSweep checks every stream once per pass, a slice per step", async () => {
+  const streams = streamsUnderTest();
+  const expiresAt = Date.now() + 60_000;
+  const opened: SseConnection[] = [];
+  for (let i = 0; i < 5; i++) {
+    opened.push(await streams.open({ studentId: `s-${i}`, classId: "c-1", expiresAt }));
+  }
+  const sweep = new StreamSweep(streams, options);
+  const endedCount = () => opened.filter((c) => c.ended).length;
+  assert.equal(sweep.step(2, expiresAt), false);
+  assert.equal(endedCount(), 2, "the first slice only");
+  assert.equal(sweep.step(2, expiresAt), false);
+  assert.equal(endedCount(), 4, "the next slice, no stream twice or skipped");
+  assert.equal(sweep.step(2, expiresAt), true, "the end of the pass");
+  assert.equal(endedCount(), 5);
+  assert.equal(streams.registry.size, 0);
+  assert.equal(sweep.step(2, expiresAt), true, "an empty registry is a pass in itself");
+});
+
+Deno.test("StreamSweep reaches streams opened during a pass, then starts over", async () => {
+  const streams = streamsUnderTest();
+  const start = Date.now();
+  const early: SseConnection[] = [];
+  for (let i = 0; i < 3; i++) {
+    early.push(
+      await streams.open({ studentId: `s-${i}`, classId: "c-1", expiresAt: start + 60_000 }),
+    );
+  }
+  const sweep = new StreamSweep(streams, options);
+  assert.equal(sweep.step(1, start), false);
+  early[1].abort("client_closed"); // leaves mid-pass: skipped, not a failure
+  const late = await streams.open({ studentId: "s-late", classId: "c-1", expiresAt: start + 100 });
+  assert.equal(sweep.step(10, start + 100), true);
+  assert.equal(late.ended, true, "a stream opened mid-pass is checked in that pass");
+  assert.equal(early[0].ended || early[2].ended, false);
+  assert.equal(sweep.step(10, start + 60_000), true, "a new pass from the first stream");
+  assert.equal(early[0].ended && early[2].ended, true);
+  assert.equal(streams.registry.size, 0);
+});
+
+Deno.test("sweepPeriodMs() and sweepSliceSize(): every stream checked about every period", () => {
+  assert.equal(sweepPeriodMs({ heartbeatMs: 15_000, staleMs: 30_000 }), 250);
+  assert.equal(sweepPeriodMs({ heartbeatMs: 1000, staleMs: 5000 }), 125);
+  assert.equal(sweepPeriodMs({ heartbeatMs: 100, staleMs: 100 }), 25);
+  assert.equal(sweepSliceSize(10_000, 250), 1000);
+  assert.equal(sweepSliceSize(10_001, 250), 1001);
+  assert.equal(sweepSliceSize(3, 250), 1, "at least one per tick while there are any");
+  assert.equal(sweepSliceSize(0, 250), 0);
+  assert.equal(sweepSliceSize(40, 25), 40, "a 25 ms period: all of them every tick");
 });
