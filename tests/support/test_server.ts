@@ -63,7 +63,8 @@ export async function postJson(
   const response = await fetch(url, {
     method: "POST",
     headers,
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    // A string or a stream (sent chunked) goes as it is; anything else as its JSON.
+    body: typeof body === "string" || body instanceof ReadableStream ? body : JSON.stringify(body),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
