@@ -9,6 +9,7 @@
 
 import { feedEvent } from "../events.ts";
 import type { SseConnection } from "./sse_connection.ts";
+import { nextPingTime } from "./ping_schedule.ts";
 import { PING_SLOT_MS, type StudentStreams } from "./student_streams.ts";
 
 /** Timings of the sweep. */
@@ -21,8 +22,9 @@ export interface HeartbeatOptions {
 }
 
 /**
- * One stream's check at `now`: ends it if its token expired, cuts it off if stale, pings it if a
- * ping is due that the schedule missed.
+ * One stream's check at `now`: ends it if its token expired, cuts it off if stale, pings it if the
+ * schedule missed its ping (more than half a period late: a backlog after a stall takes a while to
+ * drain at the schedule's pace, and pinging it from here would bunch it up again).
  */
 function checkStream(
   streams: StudentStreams,
@@ -37,8 +39,8 @@ function checkStream(
     connection.end("token_expired", { event: "close", json });
   } else if (connection.isStale(options.staleMs, now)) {
     connection.abort("stale");
-  } else if (now >= connection.nextPingAt) {
-    streams.ping(connection, now);
+  } else if (now - connection.nextPingAt > options.heartbeatMs / 2) {
+    streams.ping(connection, now, nextPingTime(connection.nextPingAt, now, options.heartbeatMs));
   }
 }
 

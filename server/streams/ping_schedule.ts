@@ -7,6 +7,14 @@
  * for 5-10 ms each; a mark arriving during one waited for it (mark-to-screen p90 ~11 ms). In slots
  * of 25 ms, a burst is ~17 pings.
  *
+ * Two rules keep it that way after the event loop was busy (a school-wide broadcast holds it
+ * 100-250 ms, a GC up to tens of ms): a take returns at most a given number of streams, the rest
+ * coming out at the next takes; and a ping sent late schedules the next one a period after it was
+ * due, not a period after it went out ({@link nextPingTime}). Before, every stream whose ping fell
+ * due during a stall was rescheduled to the same instant and stayed bunched with the others ever
+ * after: after 100 broadcasts, bursts of 60-455 pings every ~0.6 s, each holding the loop (and a
+ * student's mark) for 10-30 ms.
+ *
  * @module
  */
 
@@ -54,10 +62,11 @@ export class PingSchedule<T extends Scheduled> {
   }
 
   /**
-   * Removes and returns the entries of every slot that has begun by `now`. An entry may be stale
-   * (its stream ended, or was pinged and rescheduled meanwhile): callers check `nextPingAt`.
+   * Removes and returns the entries of every slot that has begun by `now`, the earliest first, at
+   * most `limit` of them (the others come out first at the next take). An entry may be stale (its
+   * stream ended, or was pinged and rescheduled meanwhile): callers check `nextPingAt`.
    */
-  takeDue(now: number): T[] {
+  takeDue(now: number, limit = Infinity): T[] {
     const current = Math.floor(now / this.slotMs);
     const due = this.#overdue;
     this.#overdue = [];
@@ -71,11 +80,36 @@ export class PingSchedule<T extends Scheduled> {
     // After a long pause (a suspended process), walking slot by slot would take long: look at the
     // slots that exist instead.
     if (this.#next === null || current - from > this.#slots.size) {
-      for (const slot of [...this.#slots.keys()]) if (slot <= current) take(slot);
+      const begun = [...this.#slots.keys()].filter((slot) => slot <= current);
+      for (const slot of begun.sort((a, b) => a - b)) take(slot);
     } else {
       for (let slot = from; slot <= current; slot++) take(slot);
     }
     this.#next = current + 1;
+    if (due.length <= limit) return due;
+    this.#overdue = due.slice(limit);
+    due.length = limit;
     return due;
   }
+}
+
+/**
+ * When a stream's next ping is due, given when this one was due and `now` (when it goes out): a
+ * period after it was due, so that pings held back together (a busy event loop, a take's limit)
+ * spread out again as they were. A ping more than half a period late starts a new phase, 50-100 %
+ * of a period from now, as a new stream's second ping does.
+ *
+ * @example
+ * ```ts
+ * nextPingTime(15_000, 15_200, 15_000); // 30_000, not 30_200
+ * ```
+ */
+export function nextPingTime(
+  dueAt: number,
+  now: number,
+  periodMs: number,
+  random: () => number = Math.random,
+): number {
+  if (now - dueAt <= periodMs / 2) return dueAt + periodMs;
+  return now + Math.round(periodMs * (0.5 + random() / 2));
 }

@@ -15,10 +15,24 @@ import { ConnectionRegistry } from "./connection_registry.ts";
 import type { ConnectionTracker, TrackedConnection } from "./connection_tracker.ts";
 import { SseConnection } from "./sse_connection.ts";
 import { encodeUncheckedFrame } from "./sse_frame.ts";
-import { PingSchedule } from "./ping_schedule.ts";
+import { nextPingTime, PingSchedule } from "./ping_schedule.ts";
 
 /** Width of a heartbeat slot: pings due within it go out together. */
 export const PING_SLOT_MS = 25;
+
+/**
+ * Pings sent per {@link PING_SLOT_MS} at most: four times the steady rate of `streams` streams at
+ * one ping per `periodMs` (at least 64), so a backlog after a stall drains within about a third of
+ * the time the stall lasted, a few dozen writes at a time.
+ *
+ * @example
+ * ```ts
+ * pingsPerTake(10_000, 15_000); // 67
+ * ```
+ */
+export function pingsPerTake(streams: number, periodMs: number): number {
+  return Math.max(64, Math.ceil((4 * streams * PING_SLOT_MS) / periodMs));
+}
 
 /** Limits and timings of streams. */
 export interface StreamSettings {
@@ -164,10 +178,11 @@ export class StudentStreams {
       connection.sendRetry(this.#settings.retryMs ?? 1000);
       // The second ping comes after a random 50-100 % of the period: streams opened together
       // (8 a.m., a redeploy) do not heartbeat together ever after.
+      const openedAt = Date.now();
       this.ping(
         connection,
-        Date.now(),
-        Math.round(this.#settings.heartbeatMs * (0.5 + Math.random() / 2)),
+        openedAt,
+        openedAt + Math.round(this.#settings.heartbeatMs * (0.5 + Math.random() / 2)),
       );
       if (resuming) await this.#replay(connection, channels, request.lastEventId!);
       for (const id of evict) {
@@ -202,11 +217,15 @@ export class StudentStreams {
   }
 
   /**
-   * Sends one heartbeat to a stream and schedules the next, `heartbeatMs` later (or `nextInMs`).
+   * Sends one heartbeat to a stream and schedules the next at `nextAt` (default: a period from now).
    * The envelope's fixed parts are formatted once per instant, not once per stream.
    */
-  ping(connection: SseConnection, now = Date.now(), nextInMs = this.#settings.heartbeatMs): void {
-    connection.nextPingAt = now + nextInMs;
+  ping(
+    connection: SseConnection,
+    now = Date.now(),
+    nextAt = now + this.#settings.heartbeatMs,
+  ): void {
+    connection.nextPingAt = nextAt;
     this.#pings.add(connection);
     if (this.#pingParts.at !== now) {
       const at = new Date(now).toISOString();
@@ -228,10 +247,11 @@ export class StudentStreams {
    * has expired are left to the sweep, which ends them.
    */
   pingDue(now = Date.now()): void {
-    for (const connection of this.#pings.takeDue(now)) {
+    const periodMs = this.#settings.heartbeatMs;
+    for (const connection of this.#pings.takeDue(now, pingsPerTake(this.registry.size, periodMs))) {
       if (connection.ended || connection.nextPingAt > now || connection.expiresAt <= now) continue;
       if (this.registry.get(connection.id) !== connection) continue;
-      this.ping(connection, now);
+      this.ping(connection, now, nextPingTime(connection.nextPingAt, now, periodMs));
     }
   }
 

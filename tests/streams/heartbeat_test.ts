@@ -9,17 +9,17 @@ import {
   sweepStreams,
 } from "../../server/streams/heartbeat.ts";
 import type { SseConnection } from "../../server/streams/sse_connection.ts";
-import { StudentStreams } from "../../server/streams/student_streams.ts";
+import { pingsPerTake, StudentStreams } from "../../server/streams/student_streams.ts";
 
-function streamsUnderTest() {
+function streamsUnderTest(maxConnections = 20) {
   return new StudentStreams({
     bus: new MemoryBus(),
     tracker: new MemoryConnectionTracker(),
-    limiter: new MemoryRateLimiter({ limit: 100 }),
+    limiter: new MemoryRateLimiter({ limit: 1000 }),
     settings: {
       instanceId: "i-1",
       heartbeatMs: 1000,
-      maxConnections: 20,
+      maxConnections,
       maxStreamsPerStudent: 5,
       maxQueuedEvents: 1000,
     },
@@ -34,7 +34,7 @@ async function readText(
   return new TextDecoder().decode(value);
 }
 
-Deno.test("sweepStreams() pings only the streams that are due", async () => {
+Deno.test("sweepStreams() pings a stream only when the schedule missed its ping", async () => {
   const streams = streamsUnderTest();
   const start = Date.now();
   const connection = await streams.open({
@@ -45,10 +45,12 @@ Deno.test("sweepStreams() pings only the streams that are due", async () => {
   const reader = connection.body.getReader();
   assert.match(await readText(connection.body, reader), /^retry: 1000/);
   assert.match(await readText(connection.body, reader), /event: ping/);
-  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt - 1);
-  assert.equal(connection.queuedEvents, 0);
-  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, connection.nextPingAt);
+  const dueAt = connection.nextPingAt;
+  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, dueAt + 500);
+  assert.equal(connection.queuedEvents, 0, "due, but the schedule's to send (it may be behind)");
+  sweepStreams(streams, { heartbeatMs: 1000, staleMs: 5000 }, dueAt + 501);
   assert.match(await readText(connection.body, reader), /event: ping/);
+  assert.ok(connection.nextPingAt > dueAt + 501, "more than half a period late: a new phase");
   reader.releaseLock();
   connection.abort("client_closed");
   assert.equal(streams.registry.size, 0);
@@ -88,15 +90,48 @@ Deno.test("StudentStreams.pingDue() pings the due streams only, and leaves expir
   // Every first-ping schedule is 50-100 % of the 1 s period: nothing is due half a period early.
   streams.pingDue(start + 400);
   assert.equal(due.queuedEvents, 0);
-  const at = Math.max(due.nextPingAt, expiring.nextPingAt);
+  const dueAt = due.nextPingAt;
+  const at = Math.max(dueAt, expiring.nextPingAt);
   streams.pingDue(at);
   assert.match(new TextDecoder().decode((await readers[0].read()).value), /event: ping/);
   assert.equal(expiring.queuedEvents, 0, "an expired stream gets no ping; the sweep ends it");
-  assert.ok(due.nextPingAt >= at + 1000, "the next ping is a period later");
+  assert.equal(due.nextPingAt, dueAt + 1000, "the next ping is a period after this one was due");
   streams.pingDue(at);
   assert.equal(due.queuedEvents, 0, "pinged once per due slot");
   for (const reader of readers) reader.releaseLock();
   for (const connection of [due, expiring]) connection.abort("client_closed");
+});
+
+Deno.test("StudentStreams.pingDue() spreads a backlog over several ticks and keeps each phase", async () => {
+  const streams = streamsUnderTest(300);
+  const expiresAt = Date.now() + 60_000;
+  const opened: SseConnection[] = [];
+  for (let i = 0; i < 200; i++) {
+    opened.push(await streams.open({ studentId: `s-${i}`, classId: "c-1", expiresAt }));
+  }
+  // The event loop was held past every stream's ping (a school-wide broadcast, a GC): all due.
+  const dueAt = new Map(opened.map((c) => [c, c.nextPingAt]));
+  const at = Math.max(...dueAt.values()) + 100;
+  const pinged = () => opened.filter((c) => c.nextPingAt !== dueAt.get(c)).length;
+  const perTake = pingsPerTake(200, 1000);
+  assert.equal(perTake, 64);
+  streams.pingDue(at);
+  assert.equal(pinged(), perTake, "one take sends at most its share");
+  streams.pingDue(at + 25);
+  assert.equal(pinged(), 2 * perTake);
+  streams.pingDue(at + 50);
+  streams.pingDue(at + 75);
+  assert.equal(pinged(), 200, "the backlog is drained");
+  // First pings fall due over half a period (50-100 % of it after opening), so the earliest are
+  // now more than half a period late: those start a new phase. The others keep their own.
+  let kept = 0;
+  for (const c of opened) {
+    const due = dueAt.get(c)!;
+    if (c.nextPingAt === due + 1000) kept++;
+    else assert.ok(at - due > 400 && c.nextPingAt >= at + 500, "a new phase only when late");
+  }
+  assert.ok(kept >= opened.filter((c) => dueAt.get(c)! > at - 400).length);
+  for (const c of opened) c.abort("client_closed");
 });
 
 const options = { heartbeatMs: 1000, staleMs: 5000 };

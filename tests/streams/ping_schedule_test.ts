@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PingSchedule } from "../../server/streams/ping_schedule.ts";
+import { nextPingTime, PingSchedule } from "../../server/streams/ping_schedule.ts";
 
 const at = (nextPingAt: number) => ({ nextPingAt });
 
@@ -32,4 +32,25 @@ Deno.test("PingSchedule: after a long pause every due slot is taken, later ones 
   assert.deepEqual(schedule.takeDue(9_000_000), [early]);
   assert.equal(schedule.size, 1);
   assert.deepEqual(schedule.takeDue(10_000_000), [later]);
+});
+
+Deno.test("PingSchedule.takeDue(now, limit): the earliest first, the rest at the next takes", () => {
+  const schedule = new PingSchedule<{ nextPingAt: number }>(25);
+  const items = Array.from({ length: 10 }, (_, i) => at(1_000 + i * 25));
+  for (const item of [...items].reverse()) schedule.add(item);
+  assert.deepEqual(schedule.takeDue(2_000, 4), items.slice(0, 4));
+  const later = at(2_010); // due in the slot already taken: behind the backlog
+  schedule.add(later);
+  assert.deepEqual(schedule.takeDue(2_001, 4), items.slice(4, 8));
+  assert.deepEqual(schedule.takeDue(2_002, 4), [...items.slice(8), later]);
+  assert.deepEqual(schedule.takeDue(2_003, 4), []);
+  assert.equal(schedule.size, 0);
+});
+
+Deno.test("nextPingTime() keeps a late ping's phase, and starts a new one past half a period", () => {
+  assert.equal(nextPingTime(15_000, 15_000, 15_000), 30_000);
+  assert.equal(nextPingTime(15_000, 15_250, 15_000), 30_000, "250 ms late: same phase");
+  assert.equal(nextPingTime(15_000, 22_500, 15_000), 30_000, "half a period late: same phase");
+  assert.equal(nextPingTime(15_000, 40_000, 15_000, () => 0), 47_500, "a new phase: 50 % ...");
+  assert.equal(nextPingTime(15_000, 40_000, 15_000, () => 1), 55_000, "... to 100 % from now");
 });
