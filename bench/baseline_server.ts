@@ -5,6 +5,12 @@
  * both alike. With `BASELINE_SECRET` set it checks HS256 bearer tokens with WebCrypto (no jose),
  * the raw cost of authentication for the connection-rate comparison.
  *
+ * Heartbeats only when asked (`POST /bench/heartbeat` `{"periodMs": 15000}`, 0 to stop): the
+ * mark-to-screen scenario measures one student "while 10,000 others are connected and
+ * heartbeating", so there the baseline pings as often as the product, the least way (every 25 ms
+ * the next streams in turn, one frame encoded per tick). The other scenarios measure it silent, as
+ * the issue's figures for a raw server were.
+ *
  * Run: `PORT=0 deno run --allow-net --allow-env bench/baseline_server.ts`
  * It prints `baseline listening on http://127.0.0.1:<port>`.
  *
@@ -21,6 +27,8 @@ const RETRY = encoder.encode("retry: 1000\n\n");
 
 /** Live streams by class: the whole per-connection state. */
 const classes = new Map<string, Set<ReadableStreamDefaultController<Uint8Array>>>();
+/** Every live stream, for the heartbeat's turns. */
+const everyStream = new Set<ReadableStreamDefaultController<Uint8Array>>();
 let lastMs = 0;
 let seq = 0;
 
@@ -72,6 +80,7 @@ function openStream(classId: string): Response {
     start(controller) {
       self = controller;
       set.add(controller);
+      everyStream.add(controller);
       const at = new Date().toISOString();
       controller.enqueue(RETRY);
       controller.enqueue(encoder.encode(
@@ -80,6 +89,7 @@ function openStream(classId: string): Response {
     },
     cancel() {
       set.delete(self);
+      everyStream.delete(self);
     },
     ...(PULL_VARIANT ? { pull() {} } : {}),
   }, PULL_VARIANT ? { highWaterMark: 1, size: (chunk) => chunk.byteLength } : undefined);
@@ -105,6 +115,45 @@ function broadcast(classId: string, message: string): number {
     }
   }
   return members.size;
+}
+
+const HEARTBEAT_TICK_MS = 25;
+let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+/**
+ * Pings every stream once per `periodMs` (none when 0): every 25 ms the next `n × 25 / periodMs`
+ * streams in turn (fractions carried over) get the same frame, encoded once for the tick.
+ */
+function startHeartbeat(periodMs: number): void {
+  clearInterval(heartbeat);
+  if (!(periodMs > 0)) return;
+  // A Set's iterator is live: streams opened meanwhile are reached, closed ones skipped.
+  let turn = everyStream.values();
+  // Streams owed a ping, fractions carried over: n × 25 / period per tick on average.
+  let owed = 0;
+  heartbeat = setInterval(() => {
+    owed += (everyStream.size * HEARTBEAT_TICK_MS) / periodMs;
+    const count = Math.floor(owed);
+    owed -= count;
+    if (count === 0) return;
+    const at = new Date().toISOString();
+    const frame = encoder.encode(
+      `event: ping\ndata: {"type":"ping","data":{"timestamp":"${at}","heartbeatMs":${periodMs}},"timestamp":"${at}"}\n\n`,
+    );
+    for (let i = 0; i < count; i++) {
+      let next = turn.next();
+      if (next.done) {
+        turn = everyStream.values();
+        next = turn.next();
+        if (next.done) return;
+      }
+      try {
+        next.value.enqueue(frame);
+      } catch {
+        everyStream.delete(next.value);
+      }
+    }
+  }, HEARTBEAT_TICK_MS);
 }
 
 if (import.meta.main) {
@@ -135,6 +184,12 @@ if (import.meta.main) {
       if (!await verify(request, key)) return json({ error: "Token is invalid" }, 401);
       const body = await request.json();
       return json({ sent: true, streams: broadcast(String(body.classId), String(body.message)) });
+    }
+    if (path === "/bench/heartbeat" && request.method === "POST") {
+      if (!await verify(request, key)) return json({ error: "Token is invalid" }, 401);
+      const { periodMs } = await request.json();
+      startHeartbeat(Number(periodMs));
+      return json({ periodMs: Number(periodMs), streams: everyStream.size });
     }
     return json({ error: "Not found" }, 404);
   });

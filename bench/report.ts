@@ -208,6 +208,13 @@ const ROWS: Row[] = [
     ratio: true,
   },
   {
+    name: "  baseline silent, p99 ms",
+    value: (r) => r.markToScreenSilent?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "connects / s (auth)",
     value: (r) => r.connect.perSecond,
     digits: 0,

@@ -182,6 +182,9 @@ if (import.meta.main) {
     warmUpMarks: smoke ? 20 : 300,
     probes: smoke ? 10 : 400,
     probeGapMs: smoke ? 50 : 75,
+    // The product's heartbeat (its default unless `--env HEARTBEAT_MS=...`), which the baseline
+    // copies for the mark-to-screen scenario.
+    heartbeatMs: Number(productEnv.HEARTBEAT_MS ?? 15_000),
     steadinessSeconds: smoke ? 1 : 3,
     log: (line) => console.log(line),
   };

@@ -12,7 +12,12 @@ import { cpuSplitMs, cpuTimeMs, preciseCpuTimeMs, rssBytes } from "./proc_stats.
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
 import { probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
-import { classBroadcast, hasAttendanceRoute, markAttendance } from "./triggers.ts";
+import {
+  baselineHeartbeat,
+  classBroadcast,
+  hasAttendanceRoute,
+  markAttendance,
+} from "./triggers.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
 /** Sizes and pacing of one suite. */
@@ -38,6 +43,8 @@ export interface SuiteOptions {
   redisPid?: number;
   probes: number;
   probeGapMs: number;
+  /** The product's heartbeat period, ms: the baseline pings as often for mark-to-screen. */
+  heartbeatMs: number;
   /** Prefix of student ids, unique per server so several instances never share students. */
   runId: string;
   log: (line: string) => void;
@@ -95,7 +102,13 @@ export interface SuiteResult {
     loadGeneratorCpuMs: number;
   };
   rssGrowthPercent: number;
+  /** One student's events while the others stay connected, every stream heartbeating. */
   markToScreen: LatencyFigures;
+  /**
+   * The baseline only: the same, before it was asked to heartbeat (how mark-to-screen was measured
+   * on the baseline before the fifth session of 2026-11-30).
+   */
+  markToScreenSilent?: LatencyFigures;
 }
 
 const WARM_UP_ROUNDS = 5;
@@ -368,16 +381,28 @@ async function runScenarios(
         } µs CPU/conn/broadcast, lost ${broadcast.lost}`,
     );
 
-    // 4. One student's events while everyone else stays connected (and heartbeats).
-    await pool.reset();
-    for (let k = 0; k < o.probes; k++) {
-      if (useMarks) {
-        await markAttendance(trigger, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
-      } else await classBroadcast(trigger, teacherToken, `${o.runId}-probe`, k);
-      await sleep(o.probeGapMs);
+    // 4. One student's events while everyone else stays connected and heartbeats. The baseline
+    // has no heartbeat of its own: it is measured silent, then pinging as often as the product.
+    const probeRound = async () => {
+      await pool.reset();
+      for (let k = 0; k < o.probes; k++) {
+        if (useMarks) {
+          await markAttendance(trigger, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
+        } else await classBroadcast(trigger, teacherToken, `${o.runId}-probe`, k);
+        await sleep(o.probeGapMs);
+      }
+      const probeStats = await awaitDelivery(pool, o.probes, 10_000);
+      return figures(via, probeStats.latency, o.probes);
+    };
+    let markToScreenSilent: LatencyFigures | undefined;
+    if (!useMarks) {
+      markToScreenSilent = await probeRound();
+      await baselineHeartbeat(trigger, adminToken, o.heartbeatMs);
+      o.log(
+        `  mark-to-screen, silent: p50 ${markToScreenSilent.p50Ms}, p99 ${markToScreenSilent.p99Ms} ms`,
+      );
     }
-    const probeStats = await awaitDelivery(pool, o.probes, 10_000);
-    const markToScreen = figures(via, probeStats.latency, o.probes);
+    const markToScreen = await probeRound();
 
     return {
       kind: server.kind,
@@ -390,6 +415,7 @@ async function runScenarios(
       broadcast,
       rssGrowthPercent: ((rssEnd - rssStart) / rssStart) * 100,
       markToScreen,
+      markToScreenSilent,
     };
   } finally {
     await pool.stop();

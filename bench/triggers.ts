@@ -50,6 +50,21 @@ export async function classBroadcast(
   }
 }
 
+/**
+ * Makes the baseline ping every stream once per `periodMs` (0: stop), as the product's heartbeat
+ * does; see bench/baseline_server.ts.
+ */
+export async function baselineHeartbeat(
+  client: RawHttpClient,
+  token: string,
+  periodMs: number,
+): Promise<void> {
+  const response = await post(client, "/bench/heartbeat", token, () => ({ periodMs }));
+  if (response.status !== 200) {
+    throw new TriggerError(`Cannot start the baseline's heartbeat: ${response.status}`);
+  }
+}
+
 /** True when the server has `POST /api/attendance` (any answer but 404). */
 export async function hasAttendanceRoute(client: RawHttpClient, token: string): Promise<boolean> {
   const response = await post(client, ATTENDANCE_PATH, token, () => ({}));

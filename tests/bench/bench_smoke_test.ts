@@ -46,6 +46,12 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
       assert.equal(broadcast.closedByServer, 0, `${label}: streams cut off`);
       assert.equal(classOf40.lost, 0, `${label}: class-of-40 events lost`);
       assert.equal(markToScreen.lost, 0, `${label}: mark-to-screen events lost`);
+      // The baseline's mark-to-screen is measured twice: silent, then heartbeating as the product.
+      if (label === "baseline") {
+        assert.equal(result.markToScreenSilent?.lost, 0, "baseline: silent probe events lost");
+        assert.ok(Number.isFinite(result.markToScreenSilent?.p99Ms), "baseline: silent p99");
+        assert.match(text, /baseline silent, p99 ms/);
+      } else assert.equal(result.markToScreenSilent, undefined, label);
       // Corrections are measured on the product only (the baseline has no marks).
       const corrections = result.classOf40Corrections;
       if (label === "baseline") assert.equal(corrections, undefined);
