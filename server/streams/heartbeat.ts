@@ -9,7 +9,7 @@
 
 import { feedEvent } from "../events.ts";
 import type { SseConnection } from "./sse_connection.ts";
-import { nextPingTime } from "./ping_schedule.ts";
+import { nextPingTime, pingLongOverdue } from "./ping_schedule.ts";
 import { PING_SLOT_MS, type StudentStreams } from "./student_streams.ts";
 
 /** Timings of the sweep. */
@@ -39,7 +39,7 @@ function checkStream(
     connection.end("token_expired", { event: "close", json });
   } else if (connection.isStale(options.staleMs, now)) {
     connection.abort("stale");
-  } else if (now - connection.nextPingAt > options.heartbeatMs / 2) {
+  } else if (pingLongOverdue(connection.nextPingAt, now, options.heartbeatMs)) {
     streams.ping(connection, now, nextPingTime(connection.nextPingAt, now, options.heartbeatMs));
   }
 }

@@ -12,8 +12,7 @@
  * coming out at the next takes; and a ping sent late schedules the next one a period after it was
  * due, not a period after it went out ({@link nextPingTime}). Before, every stream whose ping fell
  * due during a stall was rescheduled to the same instant and stayed bunched with the others ever
- * after: after 100 broadcasts, bursts of 60-455 pings every ~0.6 s, each holding the loop (and a
- * student's mark) for 10-30 ms.
+ * after: after 100 broadcasts, single ticks of 60-455 pings every ~0.6 s.
  *
  * @module
  */
@@ -110,6 +109,23 @@ export function nextPingTime(
   periodMs: number,
   random: () => number = Math.random,
 ): number {
-  if (now - dueAt <= periodMs / 2) return dueAt + periodMs;
+  if (!pingLongOverdue(dueAt, now, periodMs)) return dueAt + periodMs;
+  return freshPingTime(now, periodMs, random);
+}
+
+/** True when a ping due at `dueAt` is more than half a period late at `now`. */
+export function pingLongOverdue(dueAt: number, now: number, periodMs: number): boolean {
+  return now - dueAt > periodMs / 2;
+}
+
+/**
+ * A ping time in a new phase: 50-100 % of a period from `now`, at random, so that streams given one
+ * together (opened at 8 a.m., or all long overdue after a stall) do not heartbeat together after.
+ */
+export function freshPingTime(
+  now: number,
+  periodMs: number,
+  random: () => number = Math.random,
+): number {
   return now + Math.round(periodMs * (0.5 + random() / 2));
 }

@@ -15,7 +15,7 @@ import { ConnectionRegistry } from "./connection_registry.ts";
 import type { ConnectionTracker, TrackedConnection } from "./connection_tracker.ts";
 import { SseConnection } from "./sse_connection.ts";
 import { encodeUncheckedFrame } from "./sse_frame.ts";
-import { nextPingTime, PingSchedule } from "./ping_schedule.ts";
+import { freshPingTime, nextPingTime, PingSchedule } from "./ping_schedule.ts";
 
 /** Width of a heartbeat slot: pings due within it go out together. */
 export const PING_SLOT_MS = 25;
@@ -179,11 +179,7 @@ export class StudentStreams {
       // The second ping comes after a random 50-100 % of the period: streams opened together
       // (8 a.m., a redeploy) do not heartbeat together ever after.
       const openedAt = Date.now();
-      this.ping(
-        connection,
-        openedAt,
-        openedAt + Math.round(this.#settings.heartbeatMs * (0.5 + Math.random() / 2)),
-      );
+      this.ping(connection, openedAt, freshPingTime(openedAt, this.#settings.heartbeatMs));
       if (resuming) await this.#replay(connection, channels, request.lastEventId!);
       for (const id of evict) {
         this.tracker.requestClose(id).catch(() => {});
