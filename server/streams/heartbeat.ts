@@ -9,7 +9,7 @@
 
 import { feedEvent } from "../events.ts";
 import type { SseConnection } from "./sse_connection.ts";
-import { nextPingTime, pingLongOverdue } from "./ping_schedule.ts";
+import { freshPingTime, pingLongOverdue } from "./ping_schedule.ts";
 import { PING_SLOT_MS, type StudentStreams } from "./student_streams.ts";
 
 /** Timings of the sweep. */
@@ -40,7 +40,8 @@ function checkStream(
   } else if (connection.isStale(options.staleMs, now)) {
     connection.abort("stale");
   } else if (pingLongOverdue(connection.nextPingAt, now, options.heartbeatMs)) {
-    streams.ping(connection, now, nextPingTime(connection.nextPingAt, now, options.heartbeatMs));
+    // That late, the next ping starts a new phase (what nextPingTime() gives such a ping).
+    streams.ping(connection, now, freshPingTime(now, options.heartbeatMs));
   }
 }
 
