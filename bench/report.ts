@@ -222,6 +222,27 @@ const ROWS: Row[] = [
     ratio: true,
   },
   {
+    name: "  server CPU µs / connect",
+    value: (r) => r.connect.cpuUsPerConnect?.server ?? NaN,
+    digits: 0,
+    target: "",
+    ratio: true,
+  },
+  {
+    name: "  Redis CPU µs / connect",
+    value: (r) => r.connect.cpuUsPerConnect?.redis ?? NaN,
+    digits: 0,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  load gen. CPU µs / connect",
+    value: (r) => r.connect.cpuUsPerConnect?.loadGenerator ?? NaN,
+    digits: 0,
+    target: "",
+    ratio: true,
+  },
+  {
     name: "connects failed",
     value: (r) => Object.values(r.connect.failed).reduce((a, b) => a + b, 0),
     digits: 0,

@@ -86,7 +86,10 @@ export interface SuiteResult {
    * student's metrics move too: the path of a real morning's marks). Product servers only.
    */
   classOf40Corrections?: LatencyFigures;
-  connect: ConnectSummary;
+  connect: ConnectSummary & {
+    /** CPU over the wave per stream opened, in µs: what bounds the rate on a 2-vCPU machine. */
+    cpuUsPerConnect?: { server: number; redis: number | null; loadGenerator: number };
+  };
   rssPerConnectionBytes: number;
   broadcast: LatencyFigures & {
     connections: number;
@@ -332,10 +335,28 @@ async function runScenarios(
     const probe = students(`${o.runId}-probe`, `${o.runId}-probe`, 1);
     const tokens = await mintTokens(o.secret, [...everyone, ...probe]);
     const rssBefore = rssBytes(server.pid);
-    const connect = await pool.connect(target, tokens, o.concurrency);
+    const loadCpu = () => pool.pids.reduce((sum, pid) => sum + preciseCpuTimeMs(pid), 0);
+    const cpuBefore = {
+      server: preciseCpuTimeMs(server.pid),
+      redis: o.redisPid ? preciseCpuTimeMs(o.redisPid) : NaN,
+      loadGenerator: loadCpu(),
+    };
+    const wave = await pool.connect(target, tokens, o.concurrency);
+    const perConnect = (ms: number) => (ms * 1000) / Math.max(1, wave.opened);
+    const connect = {
+      ...wave,
+      cpuUsPerConnect: {
+        server: perConnect(preciseCpuTimeMs(server.pid) - cpuBefore.server),
+        redis: o.redisPid ? perConnect(preciseCpuTimeMs(o.redisPid) - cpuBefore.redis) : null,
+        loadGenerator: perConnect(loadCpu() - cpuBefore.loadGenerator),
+      },
+    };
     o.log(
       `  connected ${connect.opened}/${tokens.length} in ${connect.durationMs.toFixed(0)} ms ` +
-        `(${connect.perSecond.toFixed(0)}/s), failed ${JSON.stringify(connect.failed)}`,
+        `(${connect.perSecond.toFixed(0)}/s), failed ${JSON.stringify(connect.failed)}; CPU µs ` +
+        `per connect server ${connect.cpuUsPerConnect.server.toFixed(0)}, Redis ` +
+        `${connect.cpuUsPerConnect.redis?.toFixed(0) ?? "n/a"}, load generator ` +
+        `${connect.cpuUsPerConnect.loadGenerator.toFixed(0)}`,
     );
     const rssConnected = await settledRss(server.pid);
     const live = connect.opened - 1;
