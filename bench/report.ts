@@ -215,6 +215,13 @@ const ROWS: Row[] = [
     ratio: false,
   },
   {
+    name: "  right after broadcasts, p99",
+    value: (r) => r.markToScreenAfterBroadcasts?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "connects / s (auth)",
     value: (r) => r.connect.perSecond,
     digits: 0,
