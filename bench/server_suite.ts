@@ -411,7 +411,7 @@ async function runScenarios(
     // 4. One student's events while everyone else stays connected and heartbeats. The baseline
     // has no heartbeat of its own: it is measured silent, then pinging as often as the product.
     // The product is measured twice too, so that on every server the measured round starts one
-    // probe round (30 s) after the broadcasts: right after them, the product's p99 was 8-11 ms
+    // probe round (30 s) after the broadcasts: right after them, the product's p99 was 5-20 ms
     // higher (docs/PERFORMANCE.md, eighth session).
     const probeRound = async () => {
       await pool.reset();
