@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SuiteResult } from "./server_suite.ts";
+import type { RoundCpu, SuiteResult } from "./server_suite.ts";
 import type { TwoInstanceResult } from "./two_instance_suite.ts";
 
 /** One measured column of the table. */
@@ -20,6 +20,20 @@ interface Row {
   target: string;
   /** Whether a ratio against the baseline means something for this row. */
   ratio: boolean;
+}
+
+/** The three rows of where a scenario's CPU went (server, Redis, load generator), per `unit`. */
+function cpuRows(
+  unit: string,
+  digits: number,
+  pick: (r: SuiteResult) => RoundCpu | undefined,
+): Row[] {
+  const rows: Array<Omit<Row, "digits" | "target">> = [
+    { name: `  server CPU ${unit}`, value: (r) => pick(r)?.server ?? NaN, ratio: true },
+    { name: `  Redis CPU ${unit}`, value: (r) => pick(r)?.redis ?? NaN, ratio: false },
+    { name: `  load gen. CPU ${unit}`, value: (r) => pick(r)?.loadGenerator ?? NaN, ratio: true },
+  ];
+  return rows.map((row) => ({ ...row, digits, target: "" }));
 }
 
 const KB = 1024;
@@ -137,27 +151,7 @@ const ROWS: Row[] = [
     target: "0",
     ratio: false,
   },
-  {
-    name: "  server CPU ms / round",
-    value: (r) => r.classOf40.cpuMsPerRound?.server ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: true,
-  },
-  {
-    name: "  Redis CPU ms / round",
-    value: (r) => r.classOf40.cpuMsPerRound?.redis ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  load gen. CPU ms / round",
-    value: (r) => r.classOf40.cpuMsPerRound?.loadGenerator ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: true,
-  },
+  ...cpuRows("ms / round", 2, (r) => r.classOf40.cpuMsPerRound),
   {
     name: "  corrections p50 ms",
     value: (r) => r.classOf40Corrections?.p50Ms ?? NaN,
@@ -228,27 +222,7 @@ const ROWS: Row[] = [
     target: "≥ 3000",
     ratio: true,
   },
-  {
-    name: "  server CPU µs / connect",
-    value: (r) => r.connect.cpuUsPerConnect?.server ?? NaN,
-    digits: 0,
-    target: "",
-    ratio: true,
-  },
-  {
-    name: "  Redis CPU µs / connect",
-    value: (r) => r.connect.cpuUsPerConnect?.redis ?? NaN,
-    digits: 0,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  load gen. CPU µs / connect",
-    value: (r) => r.connect.cpuUsPerConnect?.loadGenerator ?? NaN,
-    digits: 0,
-    target: "",
-    ratio: true,
-  },
+  ...cpuRows("µs / connect", 0, (r) => r.connect.cpuUsPerConnect),
   {
     name: "connects failed",
     value: (r) => Object.values(r.connect.failed).reduce((a, b) => a + b, 0),

@@ -64,12 +64,43 @@ export interface LatencyFigures {
   cpuMsPerRound?: RoundCpu;
 }
 
-/** Where a class-of-40 round's CPU went, ms per round. */
+/** Where CPU went, per unit of work (ms per class-of-40 round, µs per connect). */
 export interface RoundCpu {
   server: number;
   /** Null when the Redis was not started by the benchmark (its pid is unknown). */
   redis: number | null;
   loadGenerator: number;
+}
+
+/** The processes whose CPU a scenario reads. */
+interface CpuSources {
+  server: number;
+  redis?: number;
+  loadGenerator: number[];
+}
+
+/** CPU used so far by each source, in ms ({@link preciseCpuTimeMs}; NaN for no Redis). */
+function cpuNow(pids: CpuSources): Record<keyof RoundCpu, number> {
+  return {
+    server: preciseCpuTimeMs(pids.server),
+    redis: pids.redis ? preciseCpuTimeMs(pids.redis) : NaN,
+    loadGenerator: pids.loadGenerator.reduce((sum, pid) => sum + preciseCpuTimeMs(pid), 0),
+  };
+}
+
+/** The CPU spent between two {@link cpuNow} readings, in ms times `scale`, over `units`. */
+function cpuPer(
+  before: Record<keyof RoundCpu, number>,
+  after: Record<keyof RoundCpu, number>,
+  units: number,
+  scale = 1,
+): RoundCpu {
+  const per = (key: keyof RoundCpu) => ((after[key] - before[key]) * scale) / Math.max(1, units);
+  return {
+    server: per("server"),
+    redis: Number.isNaN(before.redis) ? null : per("redis"),
+    loadGenerator: per("loadGenerator"),
+  };
 }
 
 /** Everything measured against one server. */
@@ -88,7 +119,7 @@ export interface SuiteResult {
   classOf40Corrections?: LatencyFigures;
   connect: ConnectSummary & {
     /** CPU over the wave per stream opened, in µs: what bounds the rate on a 2-vCPU machine. */
-    cpuUsPerConnect?: { server: number; redis: number | null; loadGenerator: number };
+    cpuUsPerConnect?: RoundCpu;
   };
   rssPerConnectionBytes: number;
   broadcast: LatencyFigures & {
@@ -251,23 +282,14 @@ async function classOf40Scenario(
       await awaitDelivery(small, 40 * (WARM_UP_ROUNDS + o.warmUpMarks), 30_000);
       await sleep(1000);
       await small.reset();
-      const cpuAt = () => ({
-        server: preciseCpuTimeMs(server.pid),
-        redis: o.redisPid ? preciseCpuTimeMs(o.redisPid) : NaN,
-        loadGenerator: preciseCpuTimeMs(small.pids[0]),
-      });
-      const before = cpuAt();
+      const pids = { server: server.pid, redis: o.redisPid, loadGenerator: small.pids };
+      const before = cpuNow(pids);
       for (let k = 0; k < o.classRounds; k++) await round(k);
-      const after = cpuAt();
+      const after = cpuNow(pids);
       const latency = (await awaitDelivery(small, 40 * o.classRounds, 10_000)).latency;
-      const perRound = (key: keyof RoundCpu) => (after[key] - before[key]) / o.classRounds;
       return {
         ...figures(via, latency, opened.opened * o.classRounds),
-        cpuMsPerRound: {
-          server: perRound("server"),
-          redis: o.redisPid ? perRound("redis") : null,
-          loadGenerator: perRound("loadGenerator"),
-        },
+        cpuMsPerRound: cpuPer(before, after, o.classRounds),
       };
     };
     const remark = (k: number) =>
@@ -341,21 +363,12 @@ async function runScenarios(
     const probe = students(`${o.runId}-probe`, `${o.runId}-probe`, 1);
     const tokens = await mintTokens(o.secret, [...everyone, ...probe]);
     const rssBefore = rssBytes(server.pid);
-    const loadCpu = () => pool.pids.reduce((sum, pid) => sum + preciseCpuTimeMs(pid), 0);
-    const cpuBefore = {
-      server: preciseCpuTimeMs(server.pid),
-      redis: o.redisPid ? preciseCpuTimeMs(o.redisPid) : NaN,
-      loadGenerator: loadCpu(),
-    };
+    const pids = { server: server.pid, redis: o.redisPid, loadGenerator: pool.pids };
+    const cpuBefore = cpuNow(pids);
     const wave = await pool.connect(target, tokens, o.concurrency);
-    const perConnect = (ms: number) => (ms * 1000) / Math.max(1, wave.opened);
     const connect = {
       ...wave,
-      cpuUsPerConnect: {
-        server: perConnect(preciseCpuTimeMs(server.pid) - cpuBefore.server),
-        redis: o.redisPid ? perConnect(preciseCpuTimeMs(o.redisPid) - cpuBefore.redis) : null,
-        loadGenerator: perConnect(loadCpu() - cpuBefore.loadGenerator),
-      },
+      cpuUsPerConnect: cpuPer(cpuBefore, cpuNow(pids), wave.opened, 1000),
     };
     o.log(
       `  connected ${connect.opened}/${tokens.length} in ${connect.durationMs.toFixed(0)} ms ` +
