@@ -20,6 +20,11 @@ interface Row {
   target: string;
   /** Whether a ratio against the baseline means something for this row. */
   ratio: boolean;
+  /**
+   * A broadcast figure: its ratio is taken against the baseline's broadcasts interleaved with the
+   * column's own ({@link SuiteResult.broadcastBaseline}) when there were such.
+   */
+  interleaved?: boolean;
 }
 
 /** The three rows of where a scenario's CPU went (server, Redis, load generator), per `unit`. */
@@ -51,14 +56,37 @@ const ROWS: Row[] = [
     digits: 2,
     target: "≤ 1.3x",
     ratio: true,
+    interleaved: true,
   },
-  { name: "broadcast p50 ms", value: (r) => r.broadcast.p50Ms, digits: 2, target: "", ratio: true },
+  {
+    name: "broadcast p50 ms",
+    value: (r) => r.broadcast.p50Ms,
+    digits: 2,
+    target: "",
+    ratio: true,
+    interleaved: true,
+  },
   {
     name: "broadcast p99 ms",
     value: (r) => r.broadcast.p99Ms,
     digits: 2,
     target: "≤ 1.3x",
     ratio: true,
+    interleaved: true,
+  },
+  {
+    name: "  baseline alongside, CPU µs",
+    value: (r) => r.broadcastBaseline?.cpuUsPerConnectionPerBroadcast ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
+  },
+  {
+    name: "  baseline alongside, p99 ms",
+    value: (r) => r.broadcastBaseline?.p99Ms ?? NaN,
+    digits: 2,
+    target: "",
+    ratio: false,
   },
   {
     name: "  of which kernel %",
@@ -238,7 +266,8 @@ function fmt(value: number, digits: number): string {
 
 /**
  * Formats the table: one column per server, and after each product column its ratio to the
- * first (baseline) column where a ratio means something.
+ * baseline column where a ratio means something (for broadcast figures, to the baseline's
+ * broadcasts interleaved with that column's, when it has them).
  *
  * @example
  * ```ts
@@ -260,7 +289,10 @@ export function formatTable(columns: Column[]): string {
       const value = row.value(c.result);
       line.push(fmt(value, row.digits));
       if (base && c !== base) {
-        const b = row.value(base.result);
+        const alongside = c.result.broadcastBaseline;
+        const b = row.value(
+          row.interleaved && alongside ? { ...base.result, broadcast: alongside } : base.result,
+        );
         line.push(row.ratio && b > 0 ? `${(value / b).toFixed(2)}x` : "");
       }
     }

@@ -23,10 +23,13 @@ import {
   type ServerProcess,
   startServer,
 } from "./server_process.ts";
+import { type BroadcastOutcome, measureBroadcasts } from "./broadcast_scenario.ts";
 import {
   type ClassOf40Figures,
+  finishSuite,
+  type OpenSuite,
+  openSuite,
   runClassOf40Only,
-  runSuite,
   type SuiteOptions,
   type SuiteResult,
 } from "./server_suite.ts";
@@ -197,8 +200,31 @@ if (import.meta.main) {
   const steadiness: Partial<Record<Label, Steadiness>> = {};
   let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
+  // The baseline stays up, its streams open and silent, while the product servers after it run
+  // their suites: each product's broadcasts are interleaved with the baseline's (see
+  // bench/broadcast_scenario.ts). It finishes (mark-to-screen) before the two-instance suite.
+  let baseline: { open: OpenSuite; broadcasts?: BroadcastOutcome; profileLog: string } | undefined;
+  const finishBaseline = async () => {
+    if (!baseline) return;
+    const { open } = baseline;
+    console.log("baseline: its last scenario, its streams open since its connect wave");
+    try {
+      const broadcasts = baseline.broadcasts ?? (await measureBroadcasts([open]))[0];
+      results.baseline = {
+        ...await finishSuite(open, broadcasts),
+        steadiness: steadiness.baseline,
+      };
+    } finally {
+      const { profileLog } = baseline;
+      baseline = undefined;
+      await open.close();
+      await open.server.stop();
+      if (values.profile) await summarizeProfile(profileLog);
+    }
+  };
   try {
     for (const label of labels) {
+      if (label === "redis2") await finishBaseline();
       const kind: ServerKind = label === "baseline" ? "baseline" : "product";
       const env: Record<string, string> = label === "baseline"
         ? { BASELINE_SECRET: secret, ...productEnv }
@@ -227,7 +253,8 @@ if (import.meta.main) {
           ? ["--cpu-prof", `--cpu-prof-dir=${out}`, `--cpu-prof-name=${runId}-${label}.cpuprofile`]
           : []),
       ];
-      // Before the server starts: nothing of the benchmark runs while the machine is probed.
+      // Before the server starts: nothing of the benchmark runs while the machine is probed (the
+      // baseline may be up, its streams open, but it sends nothing meanwhile).
       steadiness[label] = await probeSteadiness(smoke ? 1 : 5);
       console.log(`${label}: machine, ${describeSteadiness(steadiness[label]!)}`);
       console.log(`${label}: starting`);
@@ -244,16 +271,36 @@ if (import.meta.main) {
         } else if (label === "redis2") {
           servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
+        } else if (label === "baseline") {
+          // Kept up (see above): from here on it is stopped by finishBaseline.
+          baseline = { open: await openSuite(servers[0], suite, label), profileLog };
+          servers.pop();
         } else {
-          results[label] = { ...await runSuite(servers[0], suite), steadiness: steadiness[label] };
+          const open = await openSuite(servers[0], suite, label);
+          try {
+            const sides = baseline ? [baseline.open, open] : [open];
+            const outcomes = await measureBroadcasts(sides);
+            if (baseline) baseline.broadcasts ??= outcomes[0];
+            results[label] = {
+              ...await finishSuite(open, outcomes[outcomes.length - 1]),
+              steadiness: steadiness[label],
+            };
+          } finally {
+            await open.close();
+          }
         }
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
         if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
       }
-      if (values.profile) await summarizeProfile(profileLog);
+      if (values.profile && label !== "baseline") await summarizeProfile(profileLog);
     }
+    await finishBaseline();
   } finally {
+    if (baseline) {
+      await baseline.open.close();
+      await baseline.open.server.stop();
+    }
     await privateRedis?.stop();
   }
   if (classOnly) {

@@ -8,7 +8,7 @@
 
 import { type BenchClaims, mintTokens, students } from "./bench_tokens.ts";
 import type { LatencyHistogram } from "./latency_histogram.ts";
-import { cpuSplitMs, cpuTimeMs, preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
+import { preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
 import { probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
@@ -18,6 +18,7 @@ import {
   hasAttendanceRoute,
   markAttendance,
 } from "./triggers.ts";
+import type { BroadcastFigures, BroadcastOutcome } from "./broadcast_scenario.ts";
 import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
 
 /** Sizes and pacing of one suite. */
@@ -122,19 +123,13 @@ export interface SuiteResult {
     cpuUsPerConnect?: RoundCpu;
   };
   rssPerConnectionBytes: number;
-  broadcast: LatencyFigures & {
-    connections: number;
-    broadcasts: number;
-    cpuMs: number;
-    /** The kernel's share of cpuMs (socket writes, epoll). */
-    cpuSystemMs: number;
-    cpuUsPerConnectionPerBroadcast: number;
-    outOfOrder: number;
-    closedByServer: number;
-    durationMs: number;
-    /** CPU the load workers spent over the same window (for scale). */
-    loadGeneratorCpuMs: number;
-  };
+  broadcast: BroadcastFigures;
+  /**
+   * Product servers whose broadcasts were interleaved with the baseline's (since the ninth session
+   * of 2026-11-30): the baseline's figures over the same minutes, against which the broadcast
+   * ratios are taken.
+   */
+  broadcastBaseline?: BroadcastFigures;
   rssGrowthPercent: number;
   /** One student's events while the others stay connected, every stream heartbeating. */
   markToScreen: LatencyFigures;
@@ -189,18 +184,6 @@ export async function settledRss(pid: number): Promise<number> {
 }
 
 /**
- * Runs every scenario against `server`.
- *
- * @example
- * ```ts
- * const result = await runSuite(server, options);
- * ```
- */
-export function runSuite(server: ServerProcess, o: SuiteOptions): Promise<SuiteResult> {
-  return withSender(server, o, (sender, useMarks) => runScenarios(server, o, sender, useMarks));
-}
-
-/**
  * Runs `scenarios` with the driver's connection and tokens (an admin, and a teacher of the class of
  * 40 and the probe's class); `useMarks` when the server takes marks (the product), else the
  * scenarios send class broadcasts.
@@ -210,6 +193,19 @@ async function withSender<T>(
   o: SuiteOptions,
   scenarios: (sender: Sender, useMarks: boolean) => Promise<T>,
 ): Promise<T> {
+  const { sender, useMarks } = await openSender(server, o);
+  try {
+    return await scenarios(sender, useMarks);
+  } finally {
+    sender.trigger.close();
+  }
+}
+
+/** The driver's connection and tokens; whether the server takes marks. Close its `trigger`. */
+async function openSender(
+  server: ServerProcess,
+  o: SuiteOptions,
+): Promise<{ sender: Sender; useMarks: boolean }> {
   const admin: BenchClaims = { sub: `${o.runId}-admin`, role: "admin" };
   const teacher: BenchClaims = {
     sub: `${o.runId}-teacher`,
@@ -220,14 +216,15 @@ async function withSender<T>(
   const trigger = new RawHttpClient(server.url);
   try {
     const useMarks = server.kind === "product" && await hasAttendanceRoute(trigger, adminToken);
-    return await scenarios({ trigger, adminToken, teacherToken }, useMarks);
-  } finally {
+    return { sender: { trigger, adminToken, teacherToken }, useMarks };
+  } catch (error) {
     trigger.close();
+    throw error;
   }
 }
 
 /** How the driver makes the server send. */
-interface Sender {
+export interface Sender {
   trigger: RawHttpClient;
   adminToken: string;
   teacherToken: string;
@@ -341,25 +338,77 @@ export function runClassOf40Only(
   });
 }
 
-async function runScenarios(
+/**
+ * A server with every student's stream open: what its broadcasts (bench/broadcast_scenario.ts,
+ * possibly interleaved with another server's) and its last scenario need.
+ */
+export interface OpenSuite {
+  /** How the run calls this server (baseline, memory, redis). */
+  label: string;
+  server: ServerProcess;
+  options: SuiteOptions;
+  sender: Sender;
+  useMarks: boolean;
+  pool: WorkerPool;
+  /** The class that holds every student but the probe: a broadcast to it reaches `live` streams. */
+  schoolClass: string;
+  live: number;
+  probeStudent: string;
+  /** What the scenarios before the broadcasts measured. */
+  before: Pick<
+    SuiteResult,
+    | "kind"
+    | "loadAverage"
+    | "idleRssBytes"
+    | "classOf40"
+    | "classOf40Corrections"
+    | "connect"
+    | "rssPerConnectionBytes"
+  >;
+  /** Closes every stream and the driver's connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The scenarios before the broadcasts: idle RSS, the class of 40, the connect wave (every student
+ * of the school plus one probe student in its own class) and RSS per connection. The streams stay
+ * open: close the result (after {@link finishSuite}).
+ *
+ * @example
+ * ```ts
+ * const open = await openSuite(server, options, "memory");
+ * try {
+ *   const [broadcast] = await measureBroadcasts([open]);
+ *   const result = await finishSuite(open, broadcast);
+ * } finally {
+ *   await open.close();
+ * }
+ * ```
+ */
+export async function openSuite(
   server: ServerProcess,
   o: SuiteOptions,
-  sender: Sender,
-  useMarks: boolean,
-): Promise<SuiteResult> {
-  const { trigger, adminToken, teacherToken } = sender;
-  const loadAverage = Deno.loadavg()[0];
-  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
-  const via = useMarks ? "attendance" : "class_broadcast";
-  const idleRssBytes = await settledRss(server.pid);
-
-  // 1. A class of 40: the teacher marks them all, each round.
-  const { classOf40, classOf40Corrections } = await classOf40Scenario(server, o, sender, useMarks);
-
-  // 2. The connect wave: every student of the school, plus one probe student in its own class.
-  const pool = WorkerPool.start(o.workers);
+  label: string = server.kind,
+): Promise<OpenSuite> {
+  const { sender, useMarks } = await openSender(server, o);
+  let pool: WorkerPool | undefined;
   try {
-    const everyone = students(`${o.runId}-s`, `${o.runId}-all`, o.connections);
+    const loadAverage = Deno.loadavg()[0];
+    const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
+    const idleRssBytes = await settledRss(server.pid);
+
+    // 1. A class of 40: the teacher marks them all, each round.
+    const { classOf40, classOf40Corrections } = await classOf40Scenario(
+      server,
+      o,
+      sender,
+      useMarks,
+    );
+
+    // 2. The connect wave: every student of the school, plus one probe student in its own class.
+    pool = WorkerPool.start(o.workers);
+    const schoolClass = `${o.runId}-all`;
+    const everyone = students(`${o.runId}-s`, schoolClass, o.connections);
     const probe = students(`${o.runId}-probe`, `${o.runId}-probe`, 1);
     const tokens = await mintTokens(o.secret, [...everyone, ...probe]);
     const rssBefore = rssBytes(server.pid);
@@ -378,98 +427,88 @@ async function runScenarios(
         `${connect.cpuUsPerConnect.loadGenerator.toFixed(0)}`,
     );
     const rssConnected = await settledRss(server.pid);
-    const live = connect.opened - 1;
-
-    // 3. Broadcasts to everyone: a few to warm up, then the measured ones.
-    for (let k = 0; k < 3; k++) {
-      await classBroadcast(trigger, adminToken, `${o.runId}-all`, 1_000_000 + k);
-      await sleep(o.gapMs);
-    }
-    await awaitDelivery(pool, 3 * live, 20_000);
-    await pool.reset();
-    const rssStart = await settledRss(server.pid);
-    const cpuStart = cpuTimeMs(server.pid);
-    const splitStart = cpuSplitMs(server.pid);
-    const loadStart = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
-    const started = performance.now();
-    for (let k = 0; k < o.broadcasts; k++) {
-      await classBroadcast(trigger, adminToken, `${o.runId}-all`, k);
-      await sleep(o.gapMs);
-    }
-    const stats = await awaitDelivery(pool, o.broadcasts * live, 30_000);
-    const cpuMs = cpuTimeMs(server.pid) - cpuStart;
-    const splitEnd = cpuSplitMs(server.pid);
-    const loadGeneratorCpuMs = pool.pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0) - loadStart;
-    const durationMs = performance.now() - started;
-    const rssEnd = await settledRss(server.pid);
-    const broadcast = {
-      ...figures("class_broadcast", stats.latency, o.broadcasts * live),
-      connections: live,
-      broadcasts: o.broadcasts,
-      cpuMs,
-      cpuSystemMs: splitEnd.system - splitStart.system,
-      cpuUsPerConnectionPerBroadcast: (cpuMs * 1000) / (live * o.broadcasts),
-      outOfOrder: stats.outOfOrder,
-      closedByServer: stats.closedByServer,
-      durationMs,
-      loadGeneratorCpuMs,
-    };
-    o.log(
-      `  broadcast: p50 ${broadcast.p50Ms} ms, p99 ${broadcast.p99Ms} ms, ` +
-        `${
-          broadcast.cpuUsPerConnectionPerBroadcast.toFixed(2)
-        } µs CPU/conn/broadcast, lost ${broadcast.lost}`,
-    );
-
-    // 4. One student's events while everyone else stays connected and heartbeats. The baseline
-    // has no heartbeat of its own: it is measured silent, then pinging as often as the product.
-    // The product is measured twice too, so that on every server the measured round starts one
-    // probe round (30 s) after the broadcasts: right after them, the product's p99 was 5-20 ms
-    // higher (docs/PERFORMANCE.md, eighth session).
-    const probeRound = async () => {
-      await pool.reset();
-      for (let k = 0; k < o.probes; k++) {
-        if (useMarks) {
-          await markAttendance(trigger, teacherToken, `${o.runId}-probe`, [probe[0].sub], k);
-        } else await classBroadcast(trigger, teacherToken, `${o.runId}-probe`, k);
-        await sleep(o.probeGapMs);
-      }
-      const probeStats = await awaitDelivery(pool, o.probes, 10_000);
-      return figures(via, probeStats.latency, o.probes);
-    };
-    let markToScreenSilent: LatencyFigures | undefined;
-    let markToScreenAfterBroadcasts: LatencyFigures | undefined;
-    if (useMarks) {
-      markToScreenAfterBroadcasts = await probeRound();
-      o.log(
-        `  mark-to-screen, right after the broadcasts: p50 ${markToScreenAfterBroadcasts.p50Ms}, ` +
-          `p99 ${markToScreenAfterBroadcasts.p99Ms} ms`,
-      );
-    } else {
-      markToScreenSilent = await probeRound();
-      await baselineHeartbeat(trigger, adminToken, o.heartbeatMs);
-      o.log(
-        `  mark-to-screen, silent: p50 ${markToScreenSilent.p50Ms}, p99 ${markToScreenSilent.p99Ms} ms`,
-      );
-    }
-    const markToScreen = await probeRound();
-    o.log(`  mark-to-screen: p50 ${markToScreen.p50Ms}, p99 ${markToScreen.p99Ms} ms`);
-
+    const openPool = pool;
     return {
-      kind: server.kind,
-      loadAverage,
-      idleRssBytes,
-      classOf40,
-      classOf40Corrections,
-      connect,
-      rssPerConnectionBytes: (rssConnected - rssBefore) / connect.opened,
-      broadcast,
-      rssGrowthPercent: ((rssEnd - rssStart) / rssStart) * 100,
-      markToScreen,
-      markToScreenSilent,
-      markToScreenAfterBroadcasts,
+      label,
+      server,
+      options: o,
+      sender,
+      useMarks,
+      pool,
+      schoolClass,
+      live: connect.opened - 1,
+      probeStudent: probe[0].sub,
+      before: {
+        kind: server.kind,
+        loadAverage,
+        idleRssBytes,
+        classOf40,
+        classOf40Corrections,
+        connect,
+        rssPerConnectionBytes: (rssConnected - rssBefore) / connect.opened,
+      },
+      close: async () => {
+        sender.trigger.close();
+        await openPool.stop();
+      },
     };
-  } finally {
-    await pool.stop();
+  } catch (error) {
+    sender.trigger.close();
+    await pool?.stop();
+    throw error;
   }
+}
+
+/**
+ * The last scenario, mark-to-screen: one student's events while everyone else stays connected and
+ * heartbeats. The baseline has no heartbeat of its own: it is measured silent, then pinging as
+ * often as the product. The product is measured twice too, so that on every server the measured
+ * round starts one probe round (30 s) after the broadcasts: right after them, the product's p99
+ * was 5-20 ms higher (docs/PERFORMANCE.md, eighth session). Returns every figure of the suite.
+ */
+export async function finishSuite(
+  open: OpenSuite,
+  broadcasts: BroadcastOutcome,
+): Promise<SuiteResult> {
+  const { options: o, pool, useMarks } = open;
+  const { trigger, adminToken, teacherToken } = open.sender;
+  const via = useMarks ? "attendance" : "class_broadcast";
+  const probeClass = `${o.runId}-probe`;
+  const probeRound = async () => {
+    await pool.reset();
+    for (let k = 0; k < o.probes; k++) {
+      if (useMarks) {
+        await markAttendance(trigger, teacherToken, probeClass, [open.probeStudent], k);
+      } else await classBroadcast(trigger, teacherToken, probeClass, k);
+      await sleep(o.probeGapMs);
+    }
+    const probeStats = await awaitDelivery(pool, o.probes, 10_000);
+    return figures(via, probeStats.latency, o.probes);
+  };
+  let markToScreenSilent: LatencyFigures | undefined;
+  let markToScreenAfterBroadcasts: LatencyFigures | undefined;
+  if (useMarks) {
+    markToScreenAfterBroadcasts = await probeRound();
+    o.log(
+      `  mark-to-screen, right after the broadcasts: p50 ${markToScreenAfterBroadcasts.p50Ms}, ` +
+        `p99 ${markToScreenAfterBroadcasts.p99Ms} ms`,
+    );
+  } else {
+    markToScreenSilent = await probeRound();
+    await baselineHeartbeat(trigger, adminToken, o.heartbeatMs);
+    o.log(
+      `  mark-to-screen, silent: p50 ${markToScreenSilent.p50Ms}, p99 ${markToScreenSilent.p99Ms} ms`,
+    );
+  }
+  const markToScreen = await probeRound();
+  o.log(`  mark-to-screen: p50 ${markToScreen.p50Ms}, p99 ${markToScreen.p99Ms} ms`);
+  return {
+    ...open.before,
+    broadcast: broadcasts.broadcast,
+    broadcastBaseline: broadcasts.baseline,
+    rssGrowthPercent: broadcasts.rssGrowthPercent,
+    markToScreen,
+    markToScreenSilent,
+    markToScreenAfterBroadcasts,
+  };
 }

@@ -28,6 +28,8 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
     const text = await runBench(["--smoke", "--servers", "baseline,memory"], out);
     assert.match(text, /CPU µs \/ conn \/ broadcast/);
     assert.match(text, /machine: 0\.5 ms work p99 ms/);
+    assert.match(text, /broadcast \(memory, interleaved with baseline\)/);
+    assert.match(text, /baseline alongside, CPU µs/);
 
     const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-smoke.json"));
     assert.equal(files.length, 1, text);
@@ -52,6 +54,12 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
         assert.ok(Number.isFinite(result.markToScreenSilent?.p99Ms), "baseline: silent p99");
         assert.match(text, /baseline silent, p99 ms/);
       } else assert.equal(result.markToScreenSilent, undefined, label);
+      // The broadcasts of baseline and product alternate; the product's ratios use the baseline's.
+      if (label === "baseline") assert.equal(broadcast.interleavedWith, "memory");
+      else {
+        assert.equal(broadcast.interleavedWith, "baseline");
+        assert.deepEqual(result.broadcastBaseline, results.baseline.broadcast);
+      }
       // Corrections are measured on the product only (the baseline has no marks).
       const corrections = result.classOf40Corrections;
       if (label === "baseline") assert.equal(corrections, undefined);
