@@ -4,7 +4,9 @@
  * minutes, so that the ratio product/baseline compares them on the same machine state. Measured
  * one after the other, minutes apart, the baseline's CPU per delivery moved by up to a third
  * between runs on one machine while the product's moved with it (docs/PERFORMANCE.md, ninth
- * session).
+ * session). Both servers heartbeat meanwhile (the baseline as often as the product), and each is
+ * charged all the CPU it spent over the whole phase: a product server spent ~12 % of it between its
+ * own broadcasts' windows (~40 ms/s its heartbeat, the rest work its broadcasts left behind).
  *
  * @module
  */
@@ -18,23 +20,25 @@ import {
   settledRss,
   sleep,
 } from "./server_suite.ts";
-import { classBroadcast } from "./triggers.ts";
+import { baselineHeartbeat, classBroadcast } from "./triggers.ts";
 
 /** The broadcast scenario's figures on one server. */
 export type BroadcastFigures = LatencyFigures & {
   connections: number;
   broadcasts: number;
-  /** CPU of the server over its own broadcasts' windows (see {@link measureBroadcasts}). */
+  /** CPU of the server over the whole phase, its windows and the other server's. */
   cpuMs: number;
   /** The kernel's share of cpuMs (socket writes, epoll). */
   cpuSystemMs: number;
   cpuUsPerConnectionPerBroadcast: number;
   outOfOrder: number;
   closedByServer: number;
-  /** The server's windows added up. */
+  /** The server's own windows added up. */
   durationMs: number;
-  /** CPU the server's load workers spent over the same windows (for scale). */
+  /** CPU the server's load workers spent over the phase (for scale). */
   loadGeneratorCpuMs: number;
+  /** The part of cpuMs spent in the other server's windows (heartbeats, GC put off, ...). */
+  cpuMsBetweenWindows: number;
   /** The label of the server whose broadcasts alternated with these, if any. */
   interleavedWith?: string;
 };
@@ -52,7 +56,7 @@ const WARM_UP_BROADCASTS = 3;
 /** How long one broadcast may take to reach every stream before the next goes out. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-/** CPU (ms) of a server and of its load workers, the server's split into user and system. */
+/** CPU used so far (ms) by a server (all, and in the kernel) and by its load workers. */
 function cpuReading(side: OpenSuite) {
   return {
     server: preciseCpuTimeMs(side.server.pid),
@@ -65,9 +69,9 @@ function cpuReading(side: OpenSuite) {
  * Sends `broadcasts` school-wide broadcasts to each server (after a few unmeasured ones), taking
  * turns when there are two (A B B A A B ...: neither always goes first). A server's window runs
  * from its broadcast's send, through a pause of `gapMs`, until every one of its streams has the
- * event; its CPU is read at both ends, so the CPU counted for it is that of its own broadcasts
- * (and of whatever else it did meanwhile, heartbeats included), not that of its idle time while
- * the other server broadcasts.
+ * event. Its CPU counts from the first measured window to the end of the last, whoever's turn it
+ * was: work a broadcast leaves for later (V8's concurrent GC) counts, and so do the heartbeats,
+ * which the baseline runs too for the phase (`POST /bench/heartbeat`, stopped after it).
  *
  * @example
  * ```ts
@@ -77,6 +81,10 @@ function cpuReading(side: OpenSuite) {
 export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOutcome[]> {
   const o = sides[0].options;
   const turns = (k: number) => (k % 2 === 0 ? sides : [...sides].reverse());
+  const baselines = sides.filter((side) => side.server.kind === "baseline");
+  for (const { sender } of baselines) {
+    await baselineHeartbeat(sender.trigger, sender.adminToken, o.heartbeatMs);
+  }
   for (let k = 0; k < WARM_UP_BROADCASTS; k++) {
     for (const side of turns(k)) {
       await classBroadcast(side.sender.trigger, side.sender.adminToken, side.schoolClass, 1e6 + k);
@@ -88,26 +96,33 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
     await side.pool.reset();
   }
   const rssStart = await Promise.all(sides.map((side) => settledRss(side.server.pid)));
-  const spent = sides.map(() => ({ server: 0, system: 0, load: 0, durationMs: 0 }));
+  // Each server's own windows: their CPU and length.
+  const spent = sides.map(() => ({ server: 0, durationMs: 0 }));
   // Receipts so far per server: a window waits for its own broadcast's, not for any lost before.
   const received = sides.map(() => 0);
+  const phaseStart = sides.map(cpuReading);
   for (let k = 0; k < o.broadcasts; k++) {
     for (const side of turns(k)) {
-      const before = cpuReading(side);
+      const before = preciseCpuTimeMs(side.server.pid);
       const started = performance.now();
       await classBroadcast(side.sender.trigger, side.sender.adminToken, side.schoolClass, k);
       await sleep(o.gapMs);
       const i = sides.indexOf(side);
       received[i] = (await awaitDelivery(side.pool, received[i] + side.live, DELIVERY_TIMEOUT_MS))
         .received;
-      const after = cpuReading(side);
-      const total = spent[i];
-      total.durationMs += performance.now() - started;
-      total.server += after.server - before.server;
-      total.system += after.system - before.system;
-      total.load += after.load - before.load;
+      spent[i].durationMs += performance.now() - started;
+      spent[i].server += preciseCpuTimeMs(side.server.pid) - before;
     }
   }
+  const phase = sides.map((side, i) => {
+    const end = cpuReading(side);
+    return {
+      server: end.server - phaseStart[i].server,
+      system: end.system - phaseStart[i].system,
+      load: end.load - phaseStart[i].load,
+    };
+  });
+  for (const { sender } of baselines) await baselineHeartbeat(sender.trigger, sender.adminToken, 0);
   const outcomes: BroadcastOutcome[] = [];
   for (const [i, side] of sides.entries()) {
     const stats = await awaitDelivery(side.pool, o.broadcasts * side.live, 30_000);
@@ -117,20 +132,23 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
       ...figures("class_broadcast", stats.latency, o.broadcasts * side.live),
       connections: side.live,
       broadcasts: o.broadcasts,
-      cpuMs: spent[i].server,
-      cpuSystemMs: spent[i].system,
-      cpuUsPerConnectionPerBroadcast: (spent[i].server * 1000) / (side.live * o.broadcasts),
+      cpuMs: phase[i].server,
+      cpuSystemMs: phase[i].system,
+      cpuUsPerConnectionPerBroadcast: (phase[i].server * 1000) / (side.live * o.broadcasts),
       outOfOrder: stats.outOfOrder,
       closedByServer: stats.closedByServer,
       durationMs: spent[i].durationMs,
-      loadGeneratorCpuMs: spent[i].load,
+      loadGeneratorCpuMs: phase[i].load,
+      cpuMsBetweenWindows: phase[i].server - spent[i].server,
       interleavedWith: other?.label,
     };
     o.log(
       `  broadcast (${side.label}${other ? `, interleaved with ${other.label}` : ""}):` +
         ` p50 ${broadcast.p50Ms} ms, p99 ${broadcast.p99Ms} ms, ` +
         `${broadcast.cpuUsPerConnectionPerBroadcast.toFixed(2)} µs CPU/conn/broadcast, ` +
-        `lost ${broadcast.lost}`,
+        `lost ${broadcast.lost}; CPU between its windows ${
+          broadcast.cpuMsBetweenWindows.toFixed(0)
+        } ms`,
     );
     outcomes.push({ broadcast, rssGrowthPercent: ((rssEnd - rssStart[i]) / rssStart[i]) * 100 });
   }

@@ -89,6 +89,13 @@ const ROWS: Row[] = [
     ratio: false,
   },
   {
+    name: "  CPU ms between its windows",
+    value: (r) => r.broadcast.cpuMsBetweenWindows,
+    digits: 0,
+    target: "",
+    ratio: false,
+  },
+  {
     name: "  of which kernel %",
     value: (r) => (r.broadcast.cpuSystemMs / r.broadcast.cpuMs) * 100,
     digits: 0,

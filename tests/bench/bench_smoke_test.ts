@@ -80,6 +80,7 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
           markToScreen.p99Ms,
           result.rssPerConnectionBytes,
           result.rssGrowthPercent,
+          broadcast.cpuMsBetweenWindows,
           connect.perSecond,
         ]
       ) assert.ok(Number.isFinite(value), `${label}: ${JSON.stringify(result)}`);
