@@ -1,7 +1,8 @@
 /**
- * Every scenario against one server (baseline or product), in an order that lets memory be read
- * between them: idle RSS, class of 40, the connect wave, broadcasts, then one student's latency
- * while everyone stays connected.
+ * The scenarios against one server (baseline or product), in an order that lets memory be read
+ * between them: idle RSS, class of 40 and the connect wave ({@link openSuite}), then, after its
+ * broadcasts (bench/broadcast_scenario.ts, interleaved with the baseline's), one student's latency
+ * while everyone stays connected ({@link finishSuite}).
  *
  * @module
  */
