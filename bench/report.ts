@@ -41,15 +41,14 @@ function cpuRows(
   return rows.map((row) => ({ ...row, digits, target: "" }));
 }
 
+/** A row shown for context: no target, no ratio. */
+function info(name: string, digits: number, value: (r: SuiteResult) => number): Row {
+  return { name, value, digits, target: "", ratio: false };
+}
+
 const KB = 1024;
 const ROWS: Row[] = [
-  {
-    name: "connections (broadcast)",
-    value: (r) => r.broadcast.connections,
-    digits: 0,
-    target: "",
-    ratio: false,
-  },
+  info("connections (broadcast)", 0, (r) => r.broadcast.connections),
   {
     name: "CPU µs / conn / broadcast",
     value: (r) => r.broadcast.cpuUsPerConnectionPerBroadcast,
@@ -74,62 +73,18 @@ const ROWS: Row[] = [
     ratio: true,
     interleaved: true,
   },
-  {
-    name: "  baseline alongside, CPU µs",
-    value: (r) => r.broadcastBaseline?.cpuUsPerConnectionPerBroadcast ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  baseline alongside, p99 ms",
-    value: (r) => r.broadcastBaseline?.p99Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  CPU ms between its windows",
-    value: (r) => r.broadcast.cpuMsBetweenWindows,
-    digits: 0,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  of which kernel %",
-    value: (r) => (r.broadcast.cpuSystemMs / r.broadcast.cpuMs) * 100,
-    digits: 0,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "machine load average",
-    value: (r) => r.loadAverage,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "machine: 0.5 ms work p99 ms",
-    value: (r) => r.steadiness?.p99Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  units over 2x median %",
-    value: (r) => (r.steadiness?.slowShare ?? NaN) * 100,
-    digits: 1,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "load generator CPU ms",
-    value: (r) => r.broadcast.loadGeneratorCpuMs,
-    digits: 0,
-    target: "",
-    ratio: false,
-  },
+  info(
+    "  baseline alongside, CPU µs",
+    2,
+    (r) => r.broadcastBaseline?.cpuUsPerConnectionPerBroadcast ?? NaN,
+  ),
+  info("  baseline alongside, p99 ms", 2, (r) => r.broadcastBaseline?.p99Ms ?? NaN),
+  info("  CPU ms between its windows", 0, (r) => r.broadcast.cpuMsBetweenWindows),
+  info("  of which kernel %", 0, (r) => (r.broadcast.cpuSystemMs / r.broadcast.cpuMs) * 100),
+  info("machine load average", 2, (r) => r.loadAverage),
+  info("machine: 0.5 ms work p99 ms", 2, (r) => r.steadiness?.p99Ms ?? NaN),
+  info("  units over 2x median %", 1, (r) => (r.steadiness?.slowShare ?? NaN) * 100),
+  info("load generator CPU ms", 0, (r) => r.broadcast.loadGeneratorCpuMs),
   {
     name: "broadcast events lost",
     value: (r) => r.broadcast.lost,
@@ -187,34 +142,14 @@ const ROWS: Row[] = [
     ratio: false,
   },
   ...cpuRows("ms / round", 2, (r) => r.classOf40.cpuMsPerRound),
-  {
-    name: "  corrections p50 ms",
-    value: (r) => r.classOf40Corrections?.p50Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  corrections p99 ms",
-    value: (r) => r.classOf40Corrections?.p99Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  corrections server CPU ms",
-    value: (r) => r.classOf40Corrections?.cpuMsPerRound?.server ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  corrections Redis CPU ms",
-    value: (r) => r.classOf40Corrections?.cpuMsPerRound?.redis ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
+  info("  corrections p50 ms", 2, (r) => r.classOf40Corrections?.p50Ms ?? NaN),
+  info("  corrections p99 ms", 2, (r) => r.classOf40Corrections?.p99Ms ?? NaN),
+  info(
+    "  corrections server CPU ms",
+    2,
+    (r) => r.classOf40Corrections?.cpuMsPerRound?.server ?? NaN,
+  ),
+  info("  corrections Redis CPU ms", 2, (r) => r.classOf40Corrections?.cpuMsPerRound?.redis ?? NaN),
   {
     name: "  corrections lost",
     value: (r) => r.classOf40Corrections?.lost ?? NaN,
@@ -236,20 +171,8 @@ const ROWS: Row[] = [
     target: "≤ 20",
     ratio: true,
   },
-  {
-    name: "  baseline silent, p99 ms",
-    value: (r) => r.markToScreenSilent?.p99Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
-  {
-    name: "  right after broadcasts, p99",
-    value: (r) => r.markToScreenAfterBroadcasts?.p99Ms ?? NaN,
-    digits: 2,
-    target: "",
-    ratio: false,
-  },
+  info("  baseline silent, p99 ms", 2, (r) => r.markToScreenSilent?.p99Ms ?? NaN),
+  info("  right after broadcasts, p99", 2, (r) => r.markToScreenAfterBroadcasts?.p99Ms ?? NaN),
   {
     name: "connects / s (auth)",
     value: (r) => r.connect.perSecond,

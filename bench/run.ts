@@ -200,9 +200,10 @@ if (import.meta.main) {
   const steadiness: Partial<Record<Label, Steadiness>> = {};
   let twoInstances: TwoInstanceResult | undefined;
   const redisPrefix = `${runId}:`;
-  // The baseline stays up, its streams open and silent, while the product servers after it run
-  // their suites: each product's broadcasts are interleaved with the baseline's (see
-  // bench/broadcast_scenario.ts). It finishes (mark-to-screen) before the two-instance suite.
+  // The baseline stays up, its streams open (silent but while it broadcasts), while the product
+  // servers after it run their suites: each product's broadcasts are interleaved with the
+  // baseline's (see bench/broadcast_scenario.ts). It finishes (mark-to-screen) before the
+  // two-instance suite.
   let baseline: { open: OpenSuite; broadcasts?: BroadcastOutcome; profileLog: string } | undefined;
   const finishBaseline = async () => {
     if (!baseline) return;
