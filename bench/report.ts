@@ -46,6 +46,11 @@ function info(name: string, digits: number, value: (r: SuiteResult) => number): 
   return { name, value, digits, target: "", ratio: false };
 }
 
+/** Each connect wave's rate (none in results from before the tenth session: NaN). */
+function waveRates(r: SuiteResult): number[] {
+  return r.connect.waves?.length ? r.connect.waves.map((w) => w.perSecond) : [NaN];
+}
+
 const KB = 1024;
 const ROWS: Row[] = [
   info("connections (broadcast)", 0, (r) => r.broadcast.connections),
@@ -180,6 +185,10 @@ const ROWS: Row[] = [
     target: "≥ 3000",
     ratio: true,
   },
+  // The row above is the median wave's; each wave's rate is in the JSON.
+  info("  first wave / s", 0, (r) => r.connect.waves?.[0]?.perSecond ?? NaN),
+  info("  slowest wave / s", 0, (r) => Math.min(...waveRates(r))),
+  info("  fastest wave / s", 0, (r) => Math.max(...waveRates(r))),
   ...cpuRows("µs / connect", 0, (r) => r.connect.cpuUsPerConnect),
   {
     name: "connects failed",

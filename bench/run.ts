@@ -122,6 +122,7 @@ if (import.meta.main) {
       "cpu-prof": { type: "boolean", default: false },
       env: { type: "string", multiple: true, default: [] },
       "class-of-40": { type: "string" },
+      "connect-waves": { type: "string" },
     },
   });
   const smoke = values.smoke;
@@ -177,6 +178,9 @@ if (import.meta.main) {
     gapMs,
     workers,
     concurrency: 64,
+    // The median of three waves: one wave's rate moved by up to 2x with the order of the servers
+    // (docs/PERFORMANCE.md, tenth session). Two in the smoke, so that CI closes a wave too.
+    connectWaves: Number(values["connect-waves"] ?? (smoke ? 2 : 3)),
     // A p99 over 50 rounds of 40 is the worst round or two: 200 rounds (and 400 probes) make the
     // percentile an estimate rather than a draw.
     classRounds: smoke ? 5 : 200,

@@ -2,7 +2,7 @@
  * The scenarios against one server (baseline or product), in an order that lets memory be read
  * between them: idle RSS, class of 40 and the connect wave ({@link openSuite}), then, after its
  * broadcasts (bench/broadcast_scenario.ts, interleaved with the baseline's), one student's latency
- * while everyone stays connected ({@link finishSuite}).
+ * while everyone stays connected and the run's other connect waves ({@link finishSuite}).
  *
  * @module
  */
@@ -39,6 +39,14 @@ export interface SuiteOptions {
    * still compiling it on the same vCPU (see docs/PERFORMANCE.md).
    */
   warmUpMarks: number;
+  /**
+   * Connect waves per server, each of `connections + 1` new students: the suite's own, then (after
+   * its last scenario) the others, each closed before the next. The rate reported is the median
+   * wave's: the first wave that needs more kernel memory for sockets than the machine held paid
+   * ~2x the system time per connect (docs/PERFORMANCE.md, tenth session), and which server's wave
+   * that was depended on the order of the run.
+   */
+  connectWaves: number;
   /** How long the machine is probed for steadiness before each class-of-40-only run, s. */
   steadinessSeconds: number;
   /** The Redis the product uses, when the benchmark started it: its CPU per round is reported. */
@@ -105,6 +113,12 @@ function cpuPer(
   };
 }
 
+/** One connect wave. */
+export type ConnectFigures = ConnectSummary & {
+  /** CPU over the wave per stream opened, in µs: what bounds the rate on a 2-vCPU machine. */
+  cpuUsPerConnect?: RoundCpu;
+};
+
 /** Everything measured against one server. */
 export interface SuiteResult {
   kind: string;
@@ -119,10 +133,12 @@ export interface SuiteResult {
    * student's metrics move too: the path of a real morning's marks). Product servers only.
    */
   classOf40Corrections?: LatencyFigures;
-  connect: ConnectSummary & {
-    /** CPU over the wave per stream opened, in µs: what bounds the rate on a 2-vCPU machine. */
-    cpuUsPerConnect?: RoundCpu;
-  };
+  /**
+   * The median connect wave by rate (the slower of two), with `failed` summed over every wave;
+   * `waves` holds each in order, the first the one whose streams the suite used (absent in results
+   * from before the tenth session of 2026-11-30, which measured one wave).
+   */
+  connect: ConnectFigures & { waves?: ConnectFigures[] };
   rssPerConnectionBytes: number;
   broadcast: BroadcastFigures;
   /**
@@ -176,6 +192,25 @@ export function figures(via: string, latency: LatencyHistogram, expected: number
     p99Ms: latency.percentile(0.99),
     maxMs: latency.max,
   };
+}
+
+/**
+ * Waits (at most 20 s) until the server and Redis spent under 2 % of a CPU over half a second: the
+ * streams of a closed wave are gone and their cleanup (Redis tracking included) is done.
+ */
+async function awaitQuiet(pids: CpuSources): Promise<number> {
+  const start = Date.now();
+  const deadline = start + 20_000;
+  let last = cpuNow(pids);
+  do {
+    await sleep(500);
+    const now = cpuNow(pids);
+    const spent = (now.server - last.server) +
+      (Number.isNaN(now.redis) ? 0 : now.redis - last.redis);
+    if (spent < 10) break;
+    last = now;
+  } while (Date.now() < deadline);
+  return Date.now() - start;
 }
 
 /** RSS after a second's rest (lets the allocator settle). */
@@ -366,8 +401,77 @@ export interface OpenSuite {
     | "connect"
     | "rssPerConnectionBytes"
   >;
+  /** Closes every stream (stops the load workers that hold them); once. */
+  closeStreams(): Promise<void>;
   /** Closes every stream and the driver's connection. */
   close(): Promise<void>;
+}
+
+/** Opens a stream for each of `tokens` through `workers`, and logs the wave's figures. */
+async function connectWave(
+  server: ServerProcess,
+  o: SuiteOptions,
+  workers: WorkerPool,
+  tokens: string[],
+  n: number,
+): Promise<ConnectFigures> {
+  const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
+  const pids = { server: server.pid, redis: o.redisPid, loadGenerator: workers.pids };
+  const cpuBefore = cpuNow(pids);
+  const summary = await workers.connect(target, tokens, o.concurrency);
+  const figures = {
+    ...summary,
+    cpuUsPerConnect: cpuPer(cpuBefore, cpuNow(pids), summary.opened, 1000),
+  };
+  o.log(
+    `  connect wave ${n}/${o.connectWaves}: ${figures.opened}/${tokens.length} in ` +
+      `${figures.durationMs.toFixed(0)} ms (${figures.perSecond.toFixed(0)}/s), failed ` +
+      `${JSON.stringify(figures.failed)}; CPU µs per connect server ` +
+      `${figures.cpuUsPerConnect.server.toFixed(0)}, Redis ` +
+      `${figures.cpuUsPerConnect.redis?.toFixed(0) ?? "n/a"}, load generator ` +
+      `${figures.cpuUsPerConnect.loadGenerator.toFixed(0)}`,
+  );
+  return figures;
+}
+
+/**
+ * The run's other connect waves, after the suite's last scenario: closes the suite's streams, then
+ * opens and closes `connectWaves - 1` waves of new students, each once the server (and Redis) is
+ * quiet again. Returns the median wave by rate (the slower of two) with every wave's failures
+ * summed, and each wave in `waves`. After it, the suite holds no stream.
+ *
+ * They come last so that the RSS figures (per connection, growth over the broadcasts) stay those
+ * of a server whose only streams are the suite's: with closed waves before them, the broadcasts
+ * "grew" RSS by −3 to −13 % as the allocator returned the closed waves' memory.
+ */
+async function repeatConnectWaves(open: OpenSuite): Promise<SuiteResult["connect"]> {
+  const { server, options: o } = open;
+  const waves = [...open.before.connect.waves!];
+  const quiet = async () => {
+    await open.closeStreams();
+    const ms = await awaitQuiet({ server: server.pid, redis: o.redisPid, loadGenerator: [] });
+    o.log(`  its streams closed; server quiet after ${(ms / 1000).toFixed(1)} s`);
+  };
+  await quiet();
+  for (let n = 2; n <= o.connectWaves; n++) {
+    const workers = WorkerPool.start(o.workers);
+    const classId = `${o.runId}-w${n}`;
+    try {
+      const tokens = await mintTokens(o.secret, students(classId, classId, o.connections + 1));
+      waves.push(await connectWave(server, o, workers, tokens, n));
+    } finally {
+      await workers.stop();
+    }
+    if (n < o.connectWaves) await quiet();
+  }
+  const failed: Record<string, number> = {};
+  for (const wave of waves) {
+    for (const [reason, n] of Object.entries(wave.failed)) {
+      failed[reason] = (failed[reason] ?? 0) + n;
+    }
+  }
+  const median = [...waves].sort((a, b) => a.perSecond - b.perSecond)[(waves.length - 1) >> 1];
+  return { ...median, failed, waves };
 }
 
 /**
@@ -395,7 +499,6 @@ export async function openSuite(
   let pool: WorkerPool | undefined;
   try {
     const loadAverage = Deno.loadavg()[0];
-    const target = { hostname: server.hostname, port: server.port, path: SSE_PATH };
     const idleRssBytes = await settledRss(server.pid);
 
     // 1. A class of 40: the teacher marks them all, each round.
@@ -407,28 +510,17 @@ export async function openSuite(
     );
 
     // 2. The connect wave: every student of the school, plus one probe student in its own class.
+    // (The run's other waves come after the suite's last scenario: see repeatConnectWaves.)
     pool = WorkerPool.start(o.workers);
     const schoolClass = `${o.runId}-all`;
     const everyone = students(`${o.runId}-s`, schoolClass, o.connections);
     const probe = students(`${o.runId}-probe`, `${o.runId}-probe`, 1);
     const tokens = await mintTokens(o.secret, [...everyone, ...probe]);
     const rssBefore = rssBytes(server.pid);
-    const pids = { server: server.pid, redis: o.redisPid, loadGenerator: pool.pids };
-    const cpuBefore = cpuNow(pids);
-    const wave = await pool.connect(target, tokens, o.concurrency);
-    const connect = {
-      ...wave,
-      cpuUsPerConnect: cpuPer(cpuBefore, cpuNow(pids), wave.opened, 1000),
-    };
-    o.log(
-      `  connected ${connect.opened}/${tokens.length} in ${connect.durationMs.toFixed(0)} ms ` +
-        `(${connect.perSecond.toFixed(0)}/s), failed ${JSON.stringify(connect.failed)}; CPU µs ` +
-        `per connect server ${connect.cpuUsPerConnect.server.toFixed(0)}, Redis ` +
-        `${connect.cpuUsPerConnect.redis?.toFixed(0) ?? "n/a"}, load generator ` +
-        `${connect.cpuUsPerConnect.loadGenerator.toFixed(0)}`,
-    );
+    const first = await connectWave(server, o, pool, tokens, 1);
     const rssConnected = await settledRss(server.pid);
     const openPool = pool;
+    let streamsClosed: Promise<void> | undefined;
     return {
       label,
       server,
@@ -437,7 +529,7 @@ export async function openSuite(
       useMarks,
       pool,
       schoolClass,
-      live: connect.opened - 1,
+      live: first.opened - 1,
       probeStudent: probe[0].sub,
       before: {
         kind: server.kind,
@@ -445,12 +537,13 @@ export async function openSuite(
         idleRssBytes,
         classOf40,
         classOf40Corrections,
-        connect,
-        rssPerConnectionBytes: (rssConnected - rssBefore) / connect.opened,
+        connect: { ...first, waves: [first] },
+        rssPerConnectionBytes: (rssConnected - rssBefore) / first.opened,
       },
+      closeStreams: () => streamsClosed ??= openPool.stop(),
       close: async () => {
         sender.trigger.close();
-        await openPool.stop();
+        await (streamsClosed ??= openPool.stop());
       },
     };
   } catch (error) {
@@ -462,7 +555,7 @@ export async function openSuite(
 
 /**
  * The last scenario, mark-to-screen: one student's events while everyone else stays connected and
- * heartbeats. The baseline has no heartbeat of its own: it is measured silent, then pinging as
+ * heartbeats; then the run's other connect waves ({@link repeatConnectWaves}). The baseline has no heartbeat of its own: it is measured silent, then pinging as
  * often as the product. The product is measured twice too, so that on every server the measured
  * round starts one probe round (30 s) after the broadcasts: right after them, the product's p99
  * was 5-20 ms higher (docs/PERFORMANCE.md, eighth session). Returns every figure of the suite.
@@ -505,6 +598,7 @@ export async function finishSuite(
   o.log(`  mark-to-screen: p50 ${markToScreen.p50Ms}, p99 ${markToScreen.p99Ms} ms`);
   return {
     ...open.before,
+    connect: o.connectWaves > 1 ? await repeatConnectWaves(open) : open.before.connect,
     broadcast: broadcasts.broadcast,
     broadcastBaseline: broadcasts.baseline,
     rssGrowthPercent: broadcasts.rssGrowthPercent,

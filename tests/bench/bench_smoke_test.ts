@@ -43,6 +43,18 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
       assert.ok(steadiness.p50Ms > 0 && steadiness.p99Ms >= steadiness.p50Ms, label);
       assert.equal(connect.opened, broadcast.connections + 1, `${label}: every stream opened`);
       assert.deepEqual(connect.failed, {}, `${label}: no connection refused`);
+      // The smoke's two connect waves: the first closed again, the second kept for the broadcasts;
+      // the rate reported is the slower's (the median of two).
+      assert.equal(connect.waves?.length, 2, `${label}: two connect waves`);
+      for (const wave of connect.waves!) {
+        assert.equal(wave.opened, broadcast.connections + 1, label);
+      }
+      assert.equal(
+        connect.perSecond,
+        Math.min(...connect.waves!.map((w) => w.perSecond)),
+        `${label}: the median of two waves is the slower`,
+      );
+      assert.match(text, new RegExp(`connect wave 2/2: ${broadcast.connections + 1}/`));
       assert.equal(broadcast.lost, 0, `${label}: broadcast events lost`);
       assert.equal(broadcast.outOfOrder, 0, `${label}: broadcast events out of order`);
       assert.equal(broadcast.closedByServer, 0, `${label}: streams cut off`);
