@@ -447,13 +447,11 @@ async function connectWave(
 async function repeatConnectWaves(open: OpenSuite): Promise<SuiteResult["connect"]> {
   const { server, options: o } = open;
   const waves = [...open.before.connect.waves!];
-  const quiet = async () => {
-    await open.closeStreams();
-    const ms = await awaitQuiet({ server: server.pid, redis: o.redisPid, loadGenerator: [] });
-    o.log(`  its streams closed; server quiet after ${(ms / 1000).toFixed(1)} s`);
-  };
-  await quiet();
+  await open.closeStreams();
   for (let n = 2; n <= o.connectWaves; n++) {
+    // The previous wave's streams are closed: their cleanup (Redis tracking too) finishes first.
+    const ms = await awaitQuiet({ server: server.pid, redis: o.redisPid, loadGenerator: [] });
+    o.log(`  wave ${n - 1}'s streams closed; server quiet after ${(ms / 1000).toFixed(1)} s`);
     const workers = WorkerPool.start(o.workers);
     const classId = `${o.runId}-w${n}`;
     try {
@@ -462,7 +460,6 @@ async function repeatConnectWaves(open: OpenSuite): Promise<SuiteResult["connect
     } finally {
       await workers.stop();
     }
-    if (n < o.connectWaves) await quiet();
   }
   const failed: Record<string, number> = {};
   for (const wave of waves) {
