@@ -186,7 +186,7 @@ const ROWS: Row[] = [
     ratio: true,
   },
   // The row above is the median wave's; each wave's rate is in the JSON.
-  info("  first wave / s", 0, (r) => r.connect.waves?.[0]?.perSecond ?? NaN),
+  info("  first wave / s", 0, (r) => waveRates(r)[0]),
   info("  slowest wave / s", 0, (r) => Math.min(...waveRates(r))),
   info("  fastest wave / s", 0, (r) => Math.max(...waveRates(r))),
   ...cpuRows("µs / connect", 0, (r) => r.connect.cpuUsPerConnect),

@@ -209,6 +209,15 @@ if (import.meta.main) {
   // baseline's (see bench/broadcast_scenario.ts). It finishes (mark-to-screen) before the
   // two-instance suite.
   let baseline: { open: OpenSuite; broadcasts?: BroadcastOutcome; profileLog: string } | undefined;
+  /** Closes the baseline's streams and stops it, once; returns its profile log's path. */
+  const stopBaseline = async () => {
+    if (!baseline) return undefined;
+    const { open, profileLog } = baseline;
+    baseline = undefined;
+    await open.close();
+    await open.server.stop();
+    return profileLog;
+  };
   const finishBaseline = async () => {
     if (!baseline) return;
     const { open } = baseline;
@@ -220,11 +229,8 @@ if (import.meta.main) {
         steadiness: steadiness.baseline,
       };
     } finally {
-      const { profileLog } = baseline;
-      baseline = undefined;
-      await open.close();
-      await open.server.stop();
-      if (values.profile) await summarizeProfile(profileLog);
+      const profileLog = await stopBaseline();
+      if (values.profile && profileLog) await summarizeProfile(profileLog);
     }
   };
   try {
@@ -304,10 +310,7 @@ if (import.meta.main) {
     }
     await finishBaseline();
   } finally {
-    if (baseline) {
-      await baseline.open.close();
-      await baseline.open.server.stop();
-    }
+    await stopBaseline();
     await privateRedis?.stop();
   }
   if (classOnly) {

@@ -20,7 +20,7 @@ import {
   markAttendance,
 } from "./triggers.ts";
 import type { BroadcastFigures, BroadcastOutcome } from "./broadcast_scenario.ts";
-import { type ConnectSummary, WorkerPool } from "./worker_pool.ts";
+import { type ConnectSummary, mergeFailures, WorkerPool } from "./worker_pool.ts";
 
 /** Sizes and pacing of one suite. */
 export interface SuiteOptions {
@@ -461,14 +461,8 @@ async function repeatConnectWaves(open: OpenSuite): Promise<SuiteResult["connect
       await workers.stop();
     }
   }
-  const failed: Record<string, number> = {};
-  for (const wave of waves) {
-    for (const [reason, n] of Object.entries(wave.failed)) {
-      failed[reason] = (failed[reason] ?? 0) + n;
-    }
-  }
   const median = [...waves].sort((a, b) => a.perSecond - b.perSecond)[(waves.length - 1) >> 1];
-  return { ...median, failed, waves };
+  return { ...median, failed: mergeFailures(waves.map((w) => w.failed)), waves };
 }
 
 /**
@@ -518,6 +512,7 @@ export async function openSuite(
     const rssConnected = await settledRss(server.pid);
     const openPool = pool;
     let streamsClosed: Promise<void> | undefined;
+    const closeStreams = () => streamsClosed ??= openPool.stop();
     return {
       label,
       server,
@@ -537,10 +532,10 @@ export async function openSuite(
         connect: { ...first, waves: [first] },
         rssPerConnectionBytes: (rssConnected - rssBefore) / first.opened,
       },
-      closeStreams: () => streamsClosed ??= openPool.stop(),
+      closeStreams,
       close: async () => {
         sender.trigger.close();
-        await (streamsClosed ??= openPool.stop());
+        await closeStreams();
       },
     };
   } catch (error) {
@@ -552,10 +547,11 @@ export async function openSuite(
 
 /**
  * The last scenario, mark-to-screen: one student's events while everyone else stays connected and
- * heartbeats; then the run's other connect waves ({@link repeatConnectWaves}). The baseline has no heartbeat of its own: it is measured silent, then pinging as
- * often as the product. The product is measured twice too, so that on every server the measured
- * round starts one probe round (30 s) after the broadcasts: right after them, the product's p99
- * was 5-20 ms higher (docs/PERFORMANCE.md, eighth session). Returns every figure of the suite.
+ * heartbeats; then the run's other connect waves ({@link repeatConnectWaves}). The baseline has no
+ * heartbeat of its own: it is measured silent, then pinging as often as the product. The product
+ * is measured twice too, so that on every server the measured round starts one probe round (30 s)
+ * after the broadcasts: right after them, the product's p99 was 5-20 ms higher
+ * (docs/PERFORMANCE.md, eighth session). Returns every figure of the suite.
  */
 export async function finishSuite(
   open: OpenSuite,

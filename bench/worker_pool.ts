@@ -28,6 +28,15 @@ export interface ConnectSummary {
   perSecond: number;
 }
 
+/** Failed connects by reason, summed over several counts (workers, waves). */
+export function mergeFailures(counts: Record<string, number>[]): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const count of counts) {
+    for (const [reason, n] of Object.entries(count)) merged[reason] = (merged[reason] ?? 0) + n;
+  }
+  return merged;
+}
+
 /** Merged statistics of every worker. */
 export interface PoolStats {
   clients: number;
@@ -157,12 +166,7 @@ export class WorkerPool {
       ),
     );
     const done = replies.filter((r): r is ConnectReply => r !== null);
-    const failed: Record<string, number> = {};
-    for (const reply of done) {
-      for (const [status, n] of Object.entries(reply.failed)) {
-        failed[status] = (failed[status] ?? 0) + n;
-      }
-    }
+    const failed = mergeFailures(done.map((r) => r.failed));
     const opened = done.reduce((sum, r) => sum + r.opened, 0);
     const durationMs = Math.max(...done.map((r) => r.endedAt)) -
       Math.min(...done.map((r) => r.startedAt));

@@ -43,8 +43,9 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
       assert.ok(steadiness.p50Ms > 0 && steadiness.p99Ms >= steadiness.p50Ms, label);
       assert.equal(connect.opened, broadcast.connections + 1, `${label}: every stream opened`);
       assert.deepEqual(connect.failed, {}, `${label}: no connection refused`);
-      // The smoke's two connect waves: the first closed again, the second kept for the broadcasts;
-      // the rate reported is the slower's (the median of two).
+      // The smoke's two connect waves: the suite's own (its streams serve the broadcasts), then one
+      // opened and closed after its last scenario; the rate reported is the slower's (the median
+      // of two).
       assert.equal(connect.waves?.length, 2, `${label}: two connect waves`);
       for (const wave of connect.waves!) {
         assert.equal(wave.opened, broadcast.connections + 1, label);
