@@ -41,7 +41,28 @@ export type BroadcastFigures = LatencyFigures & {
   cpuMsBetweenWindows: number;
   /** The label of the server whose broadcasts alternated with these, if any. */
   interleavedWith?: string;
+  /**
+   * The broadcasts whose last receipt came latest, slowest first (at most {@link SLOWEST_KEPT}):
+   * a p99 over 100 broadcasts of 10,000 is set by its one or two slowest broadcasts, so these say
+   * whether a high p99 is every broadcast or a few (and, by the server's uptime, whether they fall
+   * with something periodic of the server's).
+   */
+  slowestBroadcasts: SlowBroadcast[];
+  /** The median broadcast's last receipt, ms. */
+  medianSlowestMs: number;
 };
+
+/** One broadcast's last receipt. */
+export interface SlowBroadcast {
+  /** Its number in the phase (0-based). */
+  k: number;
+  /** The server's uptime when it was sent, s. */
+  uptimeS: number;
+  /** Its latest receipt, ms. */
+  slowestMs: number;
+}
+
+const SLOWEST_KEPT = 5;
 
 /** What {@link measureBroadcasts} gives each server. */
 export interface BroadcastOutcome {
@@ -100,11 +121,14 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
   const spent = sides.map(() => ({ server: 0, durationMs: 0 }));
   // Receipts so far per server: a window waits for its own broadcast's, not for any lost before.
   const received = sides.map(() => 0);
+  // When each server's broadcast k went out, in its uptime (s).
+  const sentAtUptimeS = sides.map(() => [] as number[]);
   const phaseStart = sides.map(cpuReading);
   for (let k = 0; k < o.broadcasts; k++) {
     for (const side of turns(k)) {
       const before = preciseCpuTimeMs(side.server.pid);
       const started = performance.now();
+      sentAtUptimeS[sides.indexOf(side)][k] = (started - side.server.listeningAt) / 1000;
       await classBroadcast(side.sender.trigger, side.sender.adminToken, side.schoolClass, k);
       await sleep(o.gapMs);
       const i = sides.indexOf(side);
@@ -128,6 +152,13 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
     const stats = await awaitDelivery(side.pool, o.broadcasts * side.live, 30_000);
     const rssEnd = await settledRss(side.server.pid);
     const other = sides.find((s) => s !== side);
+    const slowest = [...stats.slowestPerK].filter(([k]) => k < o.broadcasts)
+      .map(([k, ms]): SlowBroadcast => ({
+        k,
+        uptimeS: Math.round(sentAtUptimeS[i][k] * 10) / 10,
+        slowestMs: Math.round(ms * 100) / 100,
+      }))
+      .sort((a, b) => b.slowestMs - a.slowestMs);
     const broadcast: BroadcastFigures = {
       ...figures("class_broadcast", stats.latency, o.broadcasts * side.live),
       connections: side.live,
@@ -141,6 +172,8 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
       loadGeneratorCpuMs: phase[i].load,
       cpuMsBetweenWindows: phase[i].server - spent[i].server,
       interleavedWith: other?.label,
+      slowestBroadcasts: slowest.slice(0, SLOWEST_KEPT),
+      medianSlowestMs: slowest[slowest.length >> 1]?.slowestMs ?? NaN,
     };
     o.log(
       `  broadcast (${side.label}${other ? `, interleaved with ${other.label}` : ""}):` +
@@ -149,6 +182,11 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
         `lost ${broadcast.lost}; CPU between its windows ${
           broadcast.cpuMsBetweenWindows.toFixed(0)
         } ms`,
+    );
+    o.log(
+      `    last receipt per broadcast: median ${broadcast.medianSlowestMs} ms; slowest ` +
+        broadcast.slowestBroadcasts.map((b) => `${b.slowestMs} ms (#${b.k}, up ${b.uptimeS} s)`)
+          .join(", "),
     );
     outcomes.push({ broadcast, rssGrowthPercent: ((rssEnd - rssStart[i]) / rssStart[i]) * 100 });
   }

@@ -45,6 +45,8 @@ export interface StatsReply {
   closedByServer: number;
   /** Receipts per broadcast number. */
   perK: Record<string, number>;
+  /** The slowest receipt of each broadcast number, ms. */
+  slowestPerK: Record<string, number>;
   latency: ReturnType<LatencyHistogram["toSparse"]>;
 }
 
@@ -52,12 +54,14 @@ class Worker implements LoadClientSink {
   clients: LoadClient[] = [];
   histogram = new LatencyHistogram();
   perK = new Map<number, number>();
+  slowestPerK = new Map<number, number>();
   received = 0;
   closedByServer = 0;
 
   onBench(_client: LoadClient, k: number, latencyMs: number): void {
     this.received++;
     this.perK.set(k, (this.perK.get(k) ?? 0) + 1);
+    if (!(latencyMs <= (this.slowestPerK.get(k) ?? -1))) this.slowestPerK.set(k, latencyMs);
     this.histogram.record(latencyMs);
   }
 
@@ -95,6 +99,7 @@ class Worker implements LoadClientSink {
       outOfOrder: this.clients.reduce((sum, c) => sum + c.outOfOrder, 0),
       closedByServer: this.closedByServer,
       perK: Object.fromEntries(this.perK),
+      slowestPerK: Object.fromEntries(this.slowestPerK),
       latency: this.histogram.toSparse(),
     };
   }
@@ -102,6 +107,7 @@ class Worker implements LoadClientSink {
   reset(): void {
     this.histogram.reset();
     this.perK.clear();
+    this.slowestPerK.clear();
     this.received = 0;
     this.closedByServer = 0;
     for (const client of this.clients) {

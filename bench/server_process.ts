@@ -17,6 +17,11 @@ export interface ServerProcess {
   hostname: string;
   port: number;
   pid: number;
+  /**
+   * When it said it was listening (`performance.now()` of this process): the product's timers
+   * (its tracking refresh, say) count from about then.
+   */
+  listeningAt: number;
   /** Everything it printed. */
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
@@ -86,8 +91,10 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     } catch { /* already gone */ }
   };
   let url: string;
+  let listeningAt: number;
   try {
     url = await listening.promise;
+    listeningAt = performance.now();
   } catch (error) {
     kill("SIGKILL");
     await exited;
@@ -102,6 +109,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     hostname,
     port: Number(port),
     pid: child.pid,
+    listeningAt,
     output: () => text,
     async stop(graceMs = 8000) {
       kill("SIGTERM");

@@ -44,6 +44,8 @@ export interface PoolStats {
   outOfOrder: number;
   closedByServer: number;
   perK: Map<number, number>;
+  /** The slowest receipt of each broadcast number, ms. */
+  slowestPerK: Map<number, number>;
   latency: LatencyHistogram;
 }
 
@@ -180,6 +182,7 @@ export class WorkerPool {
     );
     const latency = new LatencyHistogram();
     const perK = new Map<number, number>();
+    const slowestPerK = new Map<number, number>();
     let clients = 0, received = 0, outOfOrder = 0, closedByServer = 0;
     for (const reply of replies) {
       clients += reply.clients;
@@ -190,8 +193,11 @@ export class WorkerPool {
       for (const [k, n] of Object.entries(reply.perK)) {
         perK.set(Number(k), (perK.get(Number(k)) ?? 0) + n);
       }
+      for (const [k, ms] of Object.entries(reply.slowestPerK)) {
+        slowestPerK.set(Number(k), Math.max(ms, slowestPerK.get(Number(k)) ?? 0));
+      }
     }
-    return { clients, received, outOfOrder, closedByServer, perK, latency };
+    return { clients, received, outOfOrder, closedByServer, perK, slowestPerK, latency };
   }
 
   /** Forgets what was measured so far (streams stay open). */

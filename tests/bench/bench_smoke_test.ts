@@ -59,6 +59,17 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
       assert.equal(broadcast.lost, 0, `${label}: broadcast events lost`);
       assert.equal(broadcast.outOfOrder, 0, `${label}: broadcast events out of order`);
       assert.equal(broadcast.closedByServer, 0, `${label}: streams cut off`);
+      // Each measured broadcast's last receipt: the slowest five, slowest first, the first of
+      // them the latest receipt of the phase; the median one no later than they are.
+      const slowest = broadcast.slowestBroadcasts.map((b) => b.slowestMs);
+      assert.equal(slowest.length, 5, `${label}: the five slowest of 10 broadcasts`);
+      assert.deepEqual(slowest, [...slowest].sort((a, b) => b - a), `${label}: slowest first`);
+      assert.ok(Math.abs(slowest[0] - broadcast.maxMs) < 0.01, `${label}: the slowest is the max`);
+      assert.ok(broadcast.medianSlowestMs <= slowest[4], `${label}: the median broadcast`);
+      for (const b of broadcast.slowestBroadcasts) {
+        assert.ok(b.k >= 0 && b.k < 10 && b.uptimeS > 0, `${label}: ${JSON.stringify(b)}`);
+      }
+      assert.match(text, new RegExp(`broadcast \\(${label}[^\\n]*\\n +last receipt per broadcast`));
       assert.equal(classOf40.lost, 0, `${label}: class-of-40 events lost`);
       assert.equal(markToScreen.lost, 0, `${label}: mark-to-screen events lost`);
       // The baseline's mark-to-screen is measured twice: silent, then heartbeating as the product.
