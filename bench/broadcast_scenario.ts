@@ -126,12 +126,12 @@ export async function measureBroadcasts(sides: OpenSuite[]): Promise<BroadcastOu
   const phaseStart = sides.map(cpuReading);
   for (let k = 0; k < o.broadcasts; k++) {
     for (const side of turns(k)) {
+      const i = sides.indexOf(side);
       const before = preciseCpuTimeMs(side.server.pid);
       const started = performance.now();
-      sentAtUptimeS[sides.indexOf(side)][k] = (started - side.server.listeningAt) / 1000;
+      sentAtUptimeS[i][k] = (started - side.server.listeningAt) / 1000;
       await classBroadcast(side.sender.trigger, side.sender.adminToken, side.schoolClass, k);
       await sleep(o.gapMs);
-      const i = sides.indexOf(side);
       received[i] = (await awaitDelivery(side.pool, received[i] + side.live, DELIVERY_TIMEOUT_MS))
         .received;
       spent[i].durationMs += performance.now() - started;

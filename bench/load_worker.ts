@@ -61,7 +61,7 @@ class Worker implements LoadClientSink {
   onBench(_client: LoadClient, k: number, latencyMs: number): void {
     this.received++;
     this.perK.set(k, (this.perK.get(k) ?? 0) + 1);
-    if (!(latencyMs <= (this.slowestPerK.get(k) ?? -1))) this.slowestPerK.set(k, latencyMs);
+    if (latencyMs > (this.slowestPerK.get(k) ?? -Infinity)) this.slowestPerK.set(k, latencyMs);
     this.histogram.record(latencyMs);
   }
 
