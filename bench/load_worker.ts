@@ -43,8 +43,6 @@ export interface StatsReply {
   received: number;
   outOfOrder: number;
   closedByServer: number;
-  /** Receipts per broadcast number. */
-  perK: Record<string, number>;
   /** The slowest receipt of each broadcast number, ms. */
   slowestPerK: Record<string, number>;
   latency: ReturnType<LatencyHistogram["toSparse"]>;
@@ -53,14 +51,12 @@ export interface StatsReply {
 class Worker implements LoadClientSink {
   clients: LoadClient[] = [];
   histogram = new LatencyHistogram();
-  perK = new Map<number, number>();
   slowestPerK = new Map<number, number>();
   received = 0;
   closedByServer = 0;
 
   onBench(_client: LoadClient, k: number, latencyMs: number): void {
     this.received++;
-    this.perK.set(k, (this.perK.get(k) ?? 0) + 1);
     if (latencyMs > (this.slowestPerK.get(k) ?? -Infinity)) this.slowestPerK.set(k, latencyMs);
     this.histogram.record(latencyMs);
   }
@@ -98,7 +94,6 @@ class Worker implements LoadClientSink {
       received: this.received,
       outOfOrder: this.clients.reduce((sum, c) => sum + c.outOfOrder, 0),
       closedByServer: this.closedByServer,
-      perK: Object.fromEntries(this.perK),
       slowestPerK: Object.fromEntries(this.slowestPerK),
       latency: this.histogram.toSparse(),
     };
@@ -106,7 +101,6 @@ class Worker implements LoadClientSink {
 
   reset(): void {
     this.histogram.reset();
-    this.perK.clear();
     this.slowestPerK.clear();
     this.received = 0;
     this.closedByServer = 0;

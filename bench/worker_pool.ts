@@ -43,7 +43,6 @@ export interface PoolStats {
   received: number;
   outOfOrder: number;
   closedByServer: number;
-  perK: Map<number, number>;
   /** The slowest receipt of each broadcast number, ms. */
   slowestPerK: Map<number, number>;
   latency: LatencyHistogram;
@@ -181,7 +180,6 @@ export class WorkerPool {
       this.#workers.map((w) => w.send<StatsReply>({ cmd: "stats" })),
     );
     const latency = new LatencyHistogram();
-    const perK = new Map<number, number>();
     const slowestPerK = new Map<number, number>();
     let clients = 0, received = 0, outOfOrder = 0, closedByServer = 0;
     for (const reply of replies) {
@@ -190,14 +188,11 @@ export class WorkerPool {
       outOfOrder += reply.outOfOrder;
       closedByServer += reply.closedByServer;
       latency.merge(reply.latency);
-      for (const [k, n] of Object.entries(reply.perK)) {
-        perK.set(Number(k), (perK.get(Number(k)) ?? 0) + n);
-      }
       for (const [k, ms] of Object.entries(reply.slowestPerK)) {
         slowestPerK.set(Number(k), Math.max(ms, slowestPerK.get(Number(k)) ?? 0));
       }
     }
-    return { clients, received, outOfOrder, closedByServer, perK, slowestPerK, latency };
+    return { clients, received, outOfOrder, closedByServer, slowestPerK, latency };
   }
 
   /** Forgets what was measured so far (streams stay open). */
