@@ -3,7 +3,7 @@
  * broadcasts interleaved: the baseline's and the product's taken turn by turn over the same
  * minutes, so that the ratio product/baseline compares them on the same machine state. Measured
  * one after the other, minutes apart, the baseline's CPU per delivery moved by up to a third
- * between runs on one machine while the product's moved with it (docs/PERFORMANCE.md, ninth
+ * between runs on one machine while the product's moved with it (docs/performance-log.md, ninth
  * session). Both servers heartbeat meanwhile (the baseline as often as the product), and each is
  * charged all the CPU it spent over the whole phase: a product server spent ~12 % of it between its
  * own broadcasts' windows (~40 ms/s its heartbeat, the rest work its broadcasts left behind).

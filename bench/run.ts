@@ -179,13 +179,13 @@ if (import.meta.main) {
     workers,
     concurrency: 64,
     // The median of three waves: one wave's rate moved by up to 2x with the order of the servers
-    // (docs/PERFORMANCE.md, tenth session). Two in the smoke, so that CI closes a wave too.
+    // (docs/performance-log.md, tenth session). Two in the smoke, so that CI closes a wave too.
     connectWaves: Number(values["connect-waves"] ?? (smoke ? 2 : 3)),
     // A p99 over 50 rounds of 40 is the worst round or two: 200 rounds (and 400 probes) make the
     // percentile an estimate rather than a draw.
     classRounds: smoke ? 5 : 200,
     // Hundreds of marks before measuring: V8 still compiles the mark path for that long, on the
-    // same vCPU as the rounds (docs/PERFORMANCE.md, "Where a round's time goes").
+    // same vCPU as the rounds (docs/performance-log.md, "Where a round's time goes").
     warmUpMarks: smoke ? 20 : 300,
     probes: smoke ? 10 : 400,
     probeGapMs: smoke ? 50 : 75,
@@ -251,7 +251,7 @@ if (import.meta.main) {
       const profileLog = `${out}${runId}-${label}.v8.log`;
       // The product runs with the V8 flags of `deno task start`, as deployed; the baseline too
       // since it waits for the products' suites with its streams open: V8's memory reducer shrank
-      // its idle heap, and its broadcasts then grew it back by 8 % (docs/PERFORMANCE.md).
+      // its idle heap, and its broadcasts then grew it back by 8 % (docs/performance-log.md).
       const v8Flags = [
         ...productionV8Flags,
         ...(values.profile

@@ -36,15 +36,15 @@ export interface SuiteOptions {
   /**
    * Marks sent back to back before a class-of-40 measurement, so that it sees a server whose JIT
    * has compiled the mark path (a server that has taken a morning's first marks), not one that is
-   * still compiling it on the same vCPU (see docs/PERFORMANCE.md).
+   * still compiling it on the same vCPU (see docs/performance-log.md).
    */
   warmUpMarks: number;
   /**
    * Connect waves per server, each of `connections + 1` new students: the suite's own, then (after
    * its last scenario) the others, each closed before the next. The rate reported is the median
    * wave's: the first wave that needs more kernel memory for sockets than the machine held paid
-   * ~2x the system time per connect (docs/PERFORMANCE.md, tenth session), and which server's wave
-   * that was depended on the order of the run.
+   * ~2x the system time per connect (docs/performance-log.md, tenth session), and which server's
+   * wave that was depended on the order of the run.
    */
   connectWaves: number;
   /** How long the machine is probed for steadiness before each class-of-40-only run, s. */
@@ -343,7 +343,8 @@ async function classOf40Scenario(
 
 /**
  * Only the class of 40, `repeat` times against one server (each with its own warm-up): the
- * percentiles of one 200-round run spread widely on a busy or packed machine (docs/PERFORMANCE.md).
+ * percentiles of one 200-round run spread widely on a busy or packed machine
+ * (docs/performance-log.md).
  */
 export function runClassOf40Only(
   server: ServerProcess,
@@ -551,7 +552,7 @@ export async function openSuite(
  * heartbeat of its own: it is measured silent, then pinging as often as the product. The product
  * is measured twice too, so that on every server the measured round starts one probe round (30 s)
  * after the broadcasts: right after them, the product's p99 was 5-20 ms higher
- * (docs/PERFORMANCE.md, eighth session). Returns every figure of the suite.
+ * (docs/performance-log.md, eighth session). Returns every figure of the suite.
  */
 export async function finishSuite(
   open: OpenSuite,

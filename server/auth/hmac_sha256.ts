@@ -4,7 +4,7 @@
  * Why not `node:crypto`: Deno's `createHmac` builds its key pads in JavaScript and makes several
  * ops per call, 10–14 µs for a 150-byte token, a twentieth of the server's CPU per stream connect.
  * With the key's two padded blocks compressed once, a token costs its own 3–4 blocks plus one:
- * 3.3–4 µs (docs/PERFORMANCE.md, "Made in the third session of 2026-11-30"). WebCrypto is an
+ * 3.3–4 µs (docs/performance-log.md, "Made in the third session of 2026-11-30"). WebCrypto is an
  * asynchronous op here, slower still. `tests/auth/hmac_sha256_test.ts` holds this to `node:crypto`
  * and to RFC 4231's vectors.
  *

@@ -96,7 +96,7 @@ export function createRedisClient(url: string, options: RedisClientOptions): Red
  * one young-generation GC: each scavenge copied, and the next promoted, every argument sent since
  * the previous one. A class of 40's mark sends ~60 KB; in its benchmark this promoted 1.4–2 MB per
  * scavenge, made scavenges 2.5–6 ms long and, promoted, fed the old generation's collections. With
- * the arguments released: 0.5 MB promoted and pauses of 1.9–3.1 ms (docs/PERFORMANCE.md). The
+ * the arguments released: 0.5 MB promoted and pauses of 1.9–3.1 ms (docs/performance-log.md). The
  * commands sit in a private field; if a later ioredis renames it, this does nothing, and
  * tests/redis/redis_client_test.ts says so.
  */

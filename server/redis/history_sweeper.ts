@@ -3,7 +3,7 @@
  * few minutes one instance (whichever takes the turn first) trims each stream's entries older than
  * `HISTORY_MAX_AGE_MS` and deletes the streams that hold nothing younger. The event script used to
  * trim and set an expiry on every stream it appended to: two more commands per event, ~15 % of
- * Redis's CPU for a class of 40 (docs/PERFORMANCE.md). Readers filter by age themselves
+ * Redis's CPU for a class of 40 (docs/performance-log.md). Readers filter by age themselves
  * (stream_history.ts), so an entry that outlives the age until the next sweep is never replayed.
  *
  * @module

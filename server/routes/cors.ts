@@ -5,9 +5,10 @@
  * Hono's middleware sets its headers on `c.res` before the route runs. That creates an empty
  * Response, and Hono then copies the route's Response into a second one to merge the two header
  * sets: three Response objects per request. On a stream connect that was 40–50 µs of the server's
- * CPU (docs/PERFORMANCE.md, "Made in the third session of 2026-11-30"). What a browser sees is the
- * same, except that `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers` now come
- * only with an allowed origin: without `Access-Control-Allow-Origin`, a browser ignores them.
+ * CPU (docs/performance-log.md, "Made in the third session of 2026-11-30"). What a browser sees
+ * is the same, except that `Access-Control-Allow-Credentials` and `Access-Control-Expose-Headers`
+ * now come only with an allowed origin: without `Access-Control-Allow-Origin`, a browser ignores
+ * them.
  *
  * @module
  */
