@@ -11,6 +11,13 @@
  * the next streams in turn, one frame encoded per tick). The other scenarios measure it silent, as
  * the issue's figures for a raw server were.
  *
+ * With `BASELINE_REDIS_URL` set, a class broadcast goes through Redis the least way that still
+ * records it for replay and reaches every instance: one script call appends the event to the
+ * class's history stream and publishes it, and the server delivers it when it comes back on its
+ * pub/sub connection (`deno task bench --servers baseline-redis --class-of-40 N`). It measures what
+ * one Redis round trip costs a raw server on the benchmark's machine, against which the product's
+ * class of 40 through Redis can be read.
+ *
  * Run: `PORT=0 deno run --allow-net --allow-env bench/baseline_server.ts`
  * It prints `baseline listening on http://127.0.0.1:<port>`.
  *
@@ -96,17 +103,25 @@ function openStream(classId: string): Response {
   return new Response(body, { headers: SSE_HEADERS });
 }
 
-function broadcast(classId: string, message: string): number {
-  const members = classes.get(classId);
-  if (!members) return 0;
+function notificationJson(message: string): string {
   const at = new Date().toISOString();
-  const json = JSON.stringify({
+  return JSON.stringify({
     type: "notification",
     data: { id: crypto.randomUUID(), title: "Broadcast", message, severity: "info", createdAt: at },
     timestamp: at,
   });
+}
+
+function broadcast(classId: string, message: string): number {
+  if (!classes.get(classId)) return 0;
+  return deliver(classId, nextId(), notificationJson(message));
+}
+
+function deliver(classId: string, id: string, json: string): number {
+  const members = classes.get(classId);
+  if (!members) return 0;
   // Encoded once; the same bytes go into every stream.
-  const frame = encoder.encode(`id: ${nextId()}\nevent: notification\ndata: ${json}\n\n`);
+  const frame = encoder.encode(`id: ${id}\nevent: notification\ndata: ${json}\n\n`);
   for (const controller of members) {
     try {
       controller.enqueue(frame);
@@ -115,6 +130,59 @@ function broadcast(classId: string, message: string): number {
     }
   }
   return members.size;
+}
+
+/**
+ * Appends the event to the class's history stream and publishes it with its id, in one script
+ * call: the least a server must ask of Redis so that every instance delivers the event and a
+ * reconnecting client can be replayed what it missed.
+ */
+const RECORD_AND_PUBLISH_LUA = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', 1000, '*', 'e', ARGV[2])
+redis.call('PUBLISH', KEYS[2], ARGV[1] .. '\\n' .. id .. '\\n' .. ARGV[2])
+return id`;
+
+/** A class broadcast through Redis: delivered when its message comes back on `channel`. */
+interface RedisBroadcaster {
+  broadcast(classId: string, message: string): Promise<number>;
+}
+
+async function connectRedis(url: string, prefix: string): Promise<RedisBroadcaster> {
+  const { Redis } = await import("ioredis");
+  // Bounded like the product's clients: a failed connect or command gives up, never retries.
+  const bounds = {
+    connectTimeout: 2000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  };
+  const commands = new Redis(url, { ...bounds, connectionName: "baseline" });
+  const subscriber = new Redis(url, { ...bounds, connectionName: "baseline:live" });
+  for (const client of [commands, subscriber]) {
+    client.on("error", (error: Error) => console.error(`baseline redis: ${error.message}`));
+  }
+  const channel = `${prefix}live`;
+  await Promise.all([
+    new Promise((resolve) => commands.once("ready", resolve)),
+    new Promise((resolve) => subscriber.once("ready", resolve)),
+  ]);
+  await subscriber.subscribe(channel);
+  subscriber.on("message", (_channel: string, text: string) => {
+    const first = text.indexOf("\n");
+    const second = text.indexOf("\n", first + 1);
+    deliver(text.slice(0, first), text.slice(first + 1, second), text.slice(second + 1));
+  });
+  commands.defineCommand("baselineRecord", { numberOfKeys: 2, lua: RECORD_AND_PUBLISH_LUA });
+  const record = (commands as unknown as {
+    baselineRecord(stream: string, live: string, classId: string, json: string): Promise<string>;
+  }).baselineRecord.bind(commands);
+  return {
+    async broadcast(classId, message) {
+      await record(`${prefix}history:${classId}`, channel, classId, notificationJson(message));
+      return classes.get(classId)?.size ?? 0;
+    },
+  };
 }
 
 const HEARTBEAT_TICK_MS = 25;
@@ -167,6 +235,10 @@ if (import.meta.main) {
       ["verify"],
     )
     : null;
+  const redisUrl = Deno.env.get("BASELINE_REDIS_URL");
+  const viaRedis = redisUrl
+    ? await connectRedis(redisUrl, Deno.env.get("BASELINE_REDIS_PREFIX") ?? "baseline:")
+    : null;
   const json = (value: unknown, status = 200) => Response.json(value, { status });
   Deno.serve({
     port: Number(Deno.env.get("PORT") ?? 0),
@@ -183,7 +255,11 @@ if (import.meta.main) {
     if (path === "/api/students/notifications/test" && request.method === "POST") {
       if (!await verify(request, key)) return json({ error: "Token is invalid" }, 401);
       const body = await request.json();
-      return json({ sent: true, streams: broadcast(String(body.classId), String(body.message)) });
+      const [classId, message] = [String(body.classId), String(body.message)];
+      const streams = viaRedis
+        ? await viaRedis.broadcast(classId, message)
+        : broadcast(classId, message);
+      return json({ sent: true, streams });
     }
     if (path === "/bench/heartbeat" && request.method === "POST") {
       if (!await verify(request, key)) return json({ error: "Token is invalid" }, 401);

@@ -8,7 +8,9 @@
  * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--cpu-prof` (a
  * `.cpuprofile` per product server, for Chrome DevTools), `--env NAME=value`
  * (extra product setting, repeatable), `--class-of-40 N` (only the class-of-40 scenario, N times
- * per server, each after its own warm-up; two instances are skipped).
+ * per server, each after its own warm-up; two instances are skipped). With `--class-of-40`,
+ * `--servers` may also name `baseline-redis`: the baseline with its class broadcasts recorded and
+ * published through Redis (see bench/baseline_server.ts).
  *
  * @module
  */
@@ -36,7 +38,10 @@ import {
 import { runTwoInstances, type TwoInstanceResult } from "./two_instance_suite.ts";
 
 /** One server configuration to measure. */
-type Label = "baseline" | "memory" | "redis" | "redis2";
+type Label = "baseline" | "baseline-redis" | "memory" | "redis" | "redis2";
+
+/** Whether a configuration talks to Redis (and so needs one, and its keys dropped after). */
+const usesRedis = (label: Label) => label !== "baseline" && label !== "memory";
 
 async function redisReachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -150,7 +155,12 @@ if (import.meta.main) {
   const labels =
     (values.servers ?? (smoke || !redisUp ? "baseline,memory" : "baseline,memory,redis,redis2"))
       .split(",").map((s) => s.trim()).filter((l) => !(classOnly && l === "redis2")) as Label[];
-  if (labels.some((l) => l.startsWith("redis")) && !redisUp) {
+  if (labels.includes("baseline-redis") && !classOnly) {
+    console.error("baseline-redis runs only with --class-of-40 N");
+    await privateRedis?.stop();
+    Deno.exit(2);
+  }
+  if (labels.some(usesRedis) && !redisUp) {
     console.error(`Cannot run the Redis mode: nothing answers PING at ${redisUrl}`);
     await privateRedis?.stop();
     Deno.exit(2);
@@ -236,9 +246,15 @@ if (import.meta.main) {
   try {
     for (const label of labels) {
       if (label === "redis2") await finishBaseline();
-      const kind: ServerKind = label === "baseline" ? "baseline" : "product";
-      const env: Record<string, string> = label === "baseline"
-        ? { BASELINE_SECRET: secret, ...productEnv }
+      const kind: ServerKind = label.startsWith("baseline") ? "baseline" : "product";
+      const env: Record<string, string> = kind === "baseline"
+        ? {
+          BASELINE_SECRET: secret,
+          ...(usesRedis(label)
+            ? { BASELINE_REDIS_URL: redisUrl, BASELINE_REDIS_PREFIX: redisPrefix }
+            : {}),
+          ...productEnv,
+        }
         : {
           JWT_SECRET: secret,
           ENABLE_TEST_ENDPOINT: "true",
@@ -277,7 +293,7 @@ if (import.meta.main) {
         const suite = {
           ...options,
           runId: `${runId}${label[0]}${label.length}`,
-          redisPid: label.startsWith("redis") ? privateRedis?.pid : undefined,
+          redisPid: usesRedis(label) ? privateRedis?.pid : undefined,
         };
         if (classOnly) {
           classRuns[label] = await runClassOf40Only(servers[0], suite, classOnly);
@@ -304,9 +320,9 @@ if (import.meta.main) {
         }
       } finally {
         await Promise.all(servers.map((s) => s.stop()));
-        if (label.startsWith("redis")) await dropRedisKeys(redisUrl, redisPrefix);
+        if (usesRedis(label)) await dropRedisKeys(redisUrl, redisPrefix);
       }
-      if (values.profile && label !== "baseline") await summarizeProfile(profileLog);
+      if (values.profile && kind !== "baseline") await summarizeProfile(profileLog);
     }
     await finishBaseline();
   } finally {
