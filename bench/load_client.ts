@@ -5,6 +5,7 @@
  * @module
  */
 
+import { preciseNow } from "./precise_clock.ts";
 import { SseScanner } from "./sse_scanner.ts";
 
 /** Where and as whom a client connects. */
@@ -27,11 +28,6 @@ export interface LoadClientSink {
 const latin1 = new TextDecoder("latin1");
 const READ_BUFFER_BYTES = 4096;
 const OPEN_TIMEOUT_MS = 20_000;
-
-/** Epoch ms with sub-ms precision, comparable across processes on one machine. */
-export function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /**
  * @example

@@ -9,7 +9,8 @@
  */
 
 import { LatencyHistogram } from "./latency_histogram.ts";
-import { LoadClient, type LoadClientSink, preciseNow } from "./load_client.ts";
+import { LoadClient, type LoadClientSink } from "./load_client.ts";
+import { preciseNow } from "./precise_clock.ts";
 
 /** A command from the driver. */
 export type WorkerCommand =

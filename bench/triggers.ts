@@ -7,7 +7,7 @@
  * @module
  */
 
-import { preciseNow } from "./load_client.ts";
+import { preciseNow } from "./precise_clock.ts";
 import type { RawHttpClient } from "./raw_http_client.ts";
 import { benchMarker } from "./sse_scanner.ts";
 
