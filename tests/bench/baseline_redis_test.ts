@@ -9,32 +9,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { startServer } from "../../bench/server_process.ts";
 import { redisTest } from "../redis/support.ts";
-
-/** Reads `reader` until `count` notification frames arrived (at most `ms`). */
-async function notifications(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  count: number,
-  ms = 5000,
-): Promise<Array<{ id: string; message: string }>> {
-  const decoder = new TextDecoder();
-  const found: Array<{ id: string; message: string }> = [];
-  let text = "";
-  const until = Date.now() + ms;
-  while (found.length < count && Date.now() < until) {
-    const timer = new Promise<null>((r) => setTimeout(() => r(null), until - Date.now()));
-    const chunk = await Promise.race([reader.read(), timer]);
-    if (chunk === null || chunk.done) break;
-    text += decoder.decode(chunk.value, { stream: true });
-    const frames = text.split("\n\n");
-    text = frames.pop()!;
-    for (const frame of frames) {
-      if (!/^event: notification$/m.test(frame)) continue;
-      const data = JSON.parse(/^data: (.*)$/m.exec(frame)![1]);
-      found.push({ id: /^id: (\S+)$/m.exec(frame)![1], message: data.data.message });
-    }
-  }
-  return found;
-}
+import { openStream, type TestStream } from "../support/sse_client.ts";
 
 redisTest(
   "baseline-redis: a class broadcast is recorded in Redis and delivered from pub/sub with its entry's id",
@@ -44,13 +19,13 @@ redisTest(
       env: { BASELINE_REDIS_URL: url, BASELINE_REDIS_PREFIX: prefix },
     });
     const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    const streams: TestStream[] = [];
     try {
       // Without a secret every stream joins class "all".
       for (let i = 0; i < 2; i++) {
-        const response = await fetch(`${server.url}/api/students/notifications/sse`);
-        assert.equal(response.status, 200);
-        readers.push(response.body!.getReader());
+        const stream = await openStream(server.url);
+        assert.equal(stream.status, 200);
+        streams.push(stream);
       }
       for (const message of ["first", "second"]) {
         const sent = await fetch(`${server.url}/api/students/notifications/test`, {
@@ -65,9 +40,14 @@ redisTest(
         ["first", "second"],
       );
       const expected = history.map(([id], i) => ({ id, message: ["first", "second"][i] }));
-      for (const reader of readers) assert.deepEqual(await notifications(reader, 2), expected);
+      for (const stream of streams) {
+        await stream.waitFor((e) => e.envelope.data.message === "second", 5000);
+        const notifications = stream.events.filter((e) => e.event === "notification")
+          .map((e) => ({ id: e.id, message: e.envelope.data.message }));
+        assert.deepEqual(notifications, expected);
+      }
     } finally {
-      for (const reader of readers) await reader.cancel().catch(() => {});
+      for (const stream of streams) await stream.close();
       await server.stop();
       redis.disconnect();
     }
