@@ -20,6 +20,7 @@ import { MemoryStore } from "./store/memory_store.ts";
 import { RedisStore } from "./store/redis_store.ts";
 import { createRedisDeps } from "./redis/redis_deps.ts";
 import { widgetAssetRoutes } from "./routes/widget_assets.ts";
+import { idleGcFromRuntime } from "./runtime/idle_gc.ts";
 import { demoPortalRoutes, demoTokens } from "./routes/demo_portal.ts";
 
 /** A running service. */
@@ -128,6 +129,18 @@ export async function startService(config: Config): Promise<RunningService> {
       streams.draining ? { ready: false, reason: "shutting down" } : backends.bus.readiness(),
   });
 
+  // Young-generation collections between requests rather than inside them (with --expose-gc).
+  const idleGc = idleGcFromRuntime();
+  const handler: Deno.ServeHandler = idleGc
+    ? async (request, info) => {
+      const end = idleGc.begin();
+      try {
+        return await app.fetch(request, info);
+      } finally {
+        end();
+      }
+    }
+    : app.fetch;
   const listening = Promise.withResolvers<string>();
   const server = Deno.serve({
     port: config.port,
@@ -136,13 +149,14 @@ export async function startService(config: Config): Promise<RunningService> {
       const host = hostname.includes(":") ? `[${hostname}]` : hostname;
       listening.resolve(`http://${host}:${port}`);
     },
-  }, app.fetch);
+  }, handler);
   const url = await listening.promise;
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     stopping ??= (async () => {
       stopHeartbeat();
+      idleGc?.close();
       streams.drain(Math.max(1000, config.shutdownGraceMs));
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import {
+  IdleGc,
+  idleGcFromRuntime,
+  type YoungGeneration,
+  youngGenerationFull,
+} from "../../server/runtime/idle_gc.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("youngGenerationFull() compares occupancy with the threshold", () => {
+  assert.equal(youngGenerationFull({ usedBytes: 4e6, capacityBytes: 8e6 }, 0.5), true);
+  assert.equal(youngGenerationFull({ usedBytes: 3.9e6, capacityBytes: 8e6 }, 0.5), false);
+  assert.equal(youngGenerationFull({ usedBytes: 8e6, capacityBytes: 8e6 }, 1), true);
+  // No young generation reported: nothing to collect.
+  assert.equal(youngGenerationFull({ usedBytes: 0, capacityBytes: 0 }, 0.5), false);
+});
+
+/**
+ * An IdleGc over a young generation the test fills by hand. With `clock`, its idea of time is
+ * `clock.ms` (the checks' timers still run on real time): "not quiet yet" then holds however late
+ * a busy machine runs them.
+ */
+function fakeHeap(quietMs = 5, clock?: { ms: number }) {
+  const young: YoungGeneration = { usedBytes: 0, capacityBytes: 100 };
+  const collected: number[] = [];
+  const idleGc = new IdleGc({
+    quietMs,
+    threshold: 0.5,
+    now: clock && (() => clock.ms),
+    youngGeneration: () => ({ ...young }),
+    collect: () => {
+      collected.push(young.usedBytes);
+      young.usedBytes = 10;
+    },
+  });
+  return { young, collected, idleGc };
+}
+
+Deno.test("IdleGc collects once a request ended and the loop stayed quiet", async () => {
+  const { young, collected, idleGc } = fakeHeap();
+  try {
+    young.usedBytes = 60;
+    idleGc.begin()();
+    assert.deepEqual(collected, [], "not at once: the request's own work may still be running");
+    await sleep(30);
+    assert.deepEqual(collected, [60]);
+    assert.equal(idleGc.collections, 1);
+    // Below the threshold afterwards: a further quiet moment collects nothing.
+    idleGc.begin()();
+    await sleep(30);
+    assert.equal(idleGc.collections, 1);
+  } finally {
+    idleGc.close();
+  }
+});
+
+Deno.test("IdleGc leaves a young generation below the threshold to V8", async () => {
+  const { young, idleGc } = fakeHeap();
+  try {
+    young.usedBytes = 49;
+    idleGc.begin()();
+    await sleep(30);
+    assert.equal(idleGc.collections, 0);
+  } finally {
+    idleGc.close();
+  }
+});
+
+Deno.test("IdleGc waits while a request is in flight, and for quiet after it ends", async () => {
+  const clock = { ms: 0 };
+  const { young, collected, idleGc } = fakeHeap(10, clock);
+  try {
+    young.usedBytes = 80;
+    const endSlow = idleGc.begin();
+    idleGc.begin()(); // a quick request ends while the slow one still runs
+    clock.ms = 100;
+    await sleep(40);
+    assert.deepEqual(collected, [], "a request was in flight all along");
+    endSlow();
+    endSlow(); // ending twice counts once
+    clock.ms = 105;
+    await sleep(40);
+    assert.deepEqual(collected, [], "ended 5 ms ago: not quiet for 10 ms yet");
+    clock.ms = 110;
+    await sleep(40);
+    assert.deepEqual(collected, [80]);
+  } finally {
+    idleGc.close();
+  }
+});
+
+Deno.test("IdleGc counts the quiet from the last request's end", async () => {
+  const clock = { ms: 0 };
+  const { young, collected, idleGc } = fakeHeap(10, clock);
+  try {
+    young.usedBytes = 80;
+    idleGc.begin()();
+    clock.ms = 8;
+    idleGc.begin()(); // 8 ms into the quiet: it starts again
+    clock.ms = 15;
+    await sleep(40);
+    assert.deepEqual(collected, [], "7 ms since the last end");
+    clock.ms = 18;
+    await sleep(40);
+    assert.deepEqual(collected, [80]);
+  } finally {
+    idleGc.close();
+  }
+});
+
+Deno.test("IdleGc.close() cancels the pending check", async () => {
+  const { young, idleGc } = fakeHeap();
+  young.usedBytes = 90;
+  idleGc.begin()();
+  idleGc.close();
+  idleGc.begin()();
+  await sleep(30);
+  assert.equal(idleGc.collections, 0);
+});
+
+Deno.test("IdleGc rejects a threshold outside (0, 1]", () => {
+  const options = {
+    collect: () => {},
+    youngGeneration: () => ({ usedBytes: 0, capacityBytes: 1 }),
+  };
+  assert.throws(() => new IdleGc({ ...options, threshold: 0 }), RangeError);
+  assert.throws(() => new IdleGc({ ...options, threshold: 1.5 }), RangeError);
+});
+
+Deno.test("idleGcFromRuntime() is null without --expose-gc", () => {
+  if ("gc" in globalThis) return; // this test process was started with it: nothing to check
+  assert.equal(idleGcFromRuntime(), null);
+});
+
+Deno.test("idleGcFromRuntime() empties V8's young generation after a request", async () => {
+  // A process of its own, with the V8 flag of `deno task start`.
+  const script = `
+    import { idleGcFromRuntime, runtimeYoungGeneration } from ${
+    JSON.stringify(new URL("../../server/runtime/idle_gc.ts", import.meta.url).href)
+  };
+    const idleGc = idleGcFromRuntime({ quietMs: 1, threshold: 0.01 });
+    if (!idleGc) throw new Error("no gc with --expose-gc");
+    let keep = [];
+    for (let i = 0; i < 20000; i++) keep.push({ i, text: "x" + i });
+    keep = null;
+    const before = runtimeYoungGeneration().usedBytes;
+    idleGc.begin()();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const after = runtimeYoungGeneration().usedBytes;
+    console.log(JSON.stringify({ collections: idleGc.collections, before, after }));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  const { collections, before, after } = JSON.parse(new TextDecoder().decode(output.stdout));
+  assert.equal(collections, 1);
+  assert.ok(before > 500_000, `the objects filled the young generation (${before} bytes)`);
+  assert.ok(after < before / 2, `collected: ${before} -> ${after} bytes`);
+});
