@@ -97,7 +97,11 @@ export async function startService(config: Config): Promise<RunningService> {
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
   }));
+  // Young-generation collections between requests rather than inside them (with --expose-gc).
+  const idleGc = idleGcFromRuntime();
   const streams = new StudentStreams({
+    // Events marked through another instance arrive without a request here.
+    onDeliver: idleGc ? () => idleGc.touch() : undefined,
     bus: backends.bus,
     tracker: backends.tracker,
     limiter: backends.limiter,
@@ -129,8 +133,6 @@ export async function startService(config: Config): Promise<RunningService> {
       streams.draining ? { ready: false, reason: "shutting down" } : backends.bus.readiness(),
   });
 
-  // Young-generation collections between requests rather than inside them (with --expose-gc).
-  const idleGc = idleGcFromRuntime();
   const handler: Deno.ServeHandler = idleGc
     ? async (request, info) => {
       const end = idleGc.begin();

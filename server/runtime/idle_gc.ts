@@ -1,15 +1,14 @@
 /**
  * Young-generation collections moved into the gaps between requests.
  *
- * V8 empties its young generation (a scavenge, about a millisecond on the benchmark's machine)
- * when an allocation finds it full, or in a task it posts once it is mostly full: either way in the
- * middle of whatever the event loop runs next, most often a mark or a broadcast on its way to
- * students. A mark of a class of 40 through Redis allocates ~600 KB, so about one mark in thirteen
- * paid for a scavenge on its delivery path, and those marks set the p99 of the benchmark's class
- * of 40 (docs/performance-log.md). Once no request has been in flight for a few milliseconds and
- * the young generation is more than half full, {@link IdleGc} collects it there and then, so the
- * next request starts with room to spare. The collection costs what V8's own would have cost; it
- * only happens at a time when nobody waits for it.
+ * V8 empties its young generation (a scavenge, 0.5–1.7 ms on the benchmark's machine) when an
+ * allocation finds it full: in the middle of whatever the event loop runs then, most often a mark or
+ * a broadcast on its way to students. A mark of a class of 40 through Redis allocates ~600 KB, so
+ * one mark in ~27 paid for a scavenge on its delivery path, and those marks set the p99 of the
+ * benchmark's class of 40 (docs/performance-log.md, fourteenth session). Once no request has been in
+ * flight and no delivery fanned out for a few milliseconds, and the young generation is more than
+ * half full, {@link IdleGc} collects it there and then, so the next request starts with room to
+ * spare. A collection costs about what V8's own would have; it only runs when nobody waits for it.
  *
  * It needs V8's `--expose-gc` (given by `deno task start`). Without it (Deno Deploy, or a plain
  * `deno run`) {@link idleGcFromRuntime} returns null and V8 collects as it always does.
@@ -67,7 +66,7 @@ export class IdleGc {
   #threshold: number;
   #now: () => number;
   #inFlight = 0;
-  #lastEnd = -Infinity;
+  #lastActivity = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #collections = 0;
@@ -96,9 +95,18 @@ export class IdleGc {
       if (ended) return;
       ended = true;
       this.#inFlight--;
-      this.#lastEnd = this.#now();
+      this.#lastActivity = this.#now();
       this.#arm(this.#quietMs);
     };
+  }
+
+  /**
+   * Notes work that ran to its end just now without a request of this instance (events from
+   * another instance fanned out to local streams): the quiet is counted from here.
+   */
+  touch(): void {
+    this.#lastActivity = this.#now();
+    this.#arm(this.#quietMs);
   }
 
   /** Stops the pending check, if any; later requests arm none. */
@@ -119,7 +127,7 @@ export class IdleGc {
     this.#timer = undefined;
     // A request in flight arms the next check when it ends.
     if (this.#closed || this.#inFlight > 0) return;
-    const quietFor = this.#now() - this.#lastEnd;
+    const quietFor = this.#now() - this.#lastActivity;
     if (quietFor < this.#quietMs) return this.#arm(this.#quietMs - quietFor);
     if (!youngGenerationFull(this.#youngGeneration(), this.#threshold)) return;
     this.#collect();

@@ -25,9 +25,12 @@ interface ChannelEntry {
 export class ChannelFanout {
   #bus: Bus;
   #channels = new Map<Channel, ChannelEntry>();
+  #onDeliver: () => void;
 
-  constructor(bus: Bus) {
+  /** @param onDeliver called after each delivery was handed to the channel's streams. */
+  constructor(bus: Bus, onDeliver: () => void = () => {}) {
     this.#bus = bus;
+    this.#onDeliver = onDeliver;
   }
 
   /** Number of channels with a live bus subscription on this instance. */
@@ -42,7 +45,10 @@ export class ChannelFanout {
       const members = new Set<SseConnection>();
       entry = {
         members,
-        subscribed: this.#bus.subscribe(channel, (delivery) => deliverAll(members, delivery)),
+        subscribed: this.#bus.subscribe(channel, (delivery) => {
+          deliverAll(members, delivery);
+          this.#onDeliver();
+        }),
       };
       this.#channels.set(channel, entry);
       entry.subscribed.catch(() => {

@@ -83,12 +83,14 @@ export class StudentStreams {
     tracker: ConnectionTracker;
     limiter: ConnectRateLimiter;
     settings: StreamSettings;
+    /** Called after each bus delivery was handed to its local streams (see ChannelFanout). */
+    onDeliver?: () => void;
   }) {
     this.#bus = deps.bus;
     this.tracker = deps.tracker;
     this.#limiter = deps.limiter;
     this.#settings = deps.settings;
-    this.fanout = new ChannelFanout(deps.bus);
+    this.fanout = new ChannelFanout(deps.bus, deps.onDeliver);
     this.tracker.onCloseRequest((id) => this.#closeReplaced(id));
   }
 

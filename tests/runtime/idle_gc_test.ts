@@ -109,6 +109,25 @@ Deno.test("IdleGc counts the quiet from the last request's end", async () => {
   }
 });
 
+Deno.test("IdleGc.touch() arms a check and restarts the quiet, without a request", async () => {
+  const clock = { ms: 0 };
+  const { young, collected, idleGc } = fakeHeap(10, clock);
+  try {
+    young.usedBytes = 70;
+    idleGc.touch(); // events from another instance fanned out
+    clock.ms = 6;
+    idleGc.touch();
+    clock.ms = 12;
+    await sleep(40);
+    assert.deepEqual(collected, [], "6 ms since the last delivery");
+    clock.ms = 16;
+    await sleep(40);
+    assert.deepEqual(collected, [70]);
+  } finally {
+    idleGc.close();
+  }
+});
+
 Deno.test("IdleGc.close() cancels the pending check", async () => {
   const { young, idleGc } = fakeHeap();
   young.usedBytes = 90;
