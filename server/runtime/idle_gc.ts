@@ -129,9 +129,15 @@ export class IdleGc {
     if (this.#closed || this.#inFlight > 0) return;
     const quietFor = this.#now() - this.#lastActivity;
     if (quietFor < this.#quietMs) return this.#arm(this.#quietMs - quietFor);
-    if (!youngGenerationFull(this.#youngGeneration(), this.#threshold)) return;
-    this.#collect();
-    this.#collections++;
+    try {
+      if (!youngGenerationFull(this.#youngGeneration(), this.#threshold)) return;
+      this.#collect();
+      this.#collections++;
+    } catch (error) {
+      // A timer's exception would end the process: stop collecting instead, V8 still does.
+      this.close();
+      console.error("idle GC disabled:", error instanceof Error ? error.message : error);
+    }
   }
 }
 

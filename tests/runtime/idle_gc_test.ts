@@ -138,6 +138,32 @@ Deno.test("IdleGc.close() cancels the pending check", async () => {
   assert.equal(idleGc.collections, 0);
 });
 
+Deno.test("IdleGc stops collecting, and the process goes on, when a collection fails", async () => {
+  let calls = 0;
+  const logged: unknown[] = [];
+  const originalError = console.error;
+  console.error = (...args: unknown[]) => logged.push(args.join(" "));
+  const idleGc = new IdleGc({
+    quietMs: 1,
+    youngGeneration: () => ({ usedBytes: 90, capacityBytes: 100 }),
+    collect: () => {
+      calls++;
+      throw new Error("no heap statistics");
+    },
+  });
+  try {
+    idleGc.begin()();
+    await sleep(30);
+    idleGc.begin()();
+    await sleep(30);
+    assert.equal(calls, 1, "disabled after the first failure");
+    assert.deepEqual(logged, ["idle GC disabled: no heap statistics"]);
+  } finally {
+    console.error = originalError;
+    idleGc.close();
+  }
+});
+
 Deno.test("IdleGc rejects a threshold outside (0, 1]", () => {
   const options = {
     collect: () => {},
