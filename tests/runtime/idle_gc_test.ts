@@ -37,6 +37,12 @@ function fakeHeap(quietMs = 5, clock?: { ms: number }) {
   return { young, collected, idleGc };
 }
 
+/** Moves the fake clock to `ms` and gives the real timers time to run their checks. */
+async function quietUntil(clock: { ms: number }, ms: number): Promise<void> {
+  clock.ms = ms;
+  await sleep(40);
+}
+
 Deno.test("IdleGc collects once a request ended and the loop stayed quiet", async () => {
   const { young, collected, idleGc } = fakeHeap();
   try {
@@ -74,16 +80,13 @@ Deno.test("IdleGc waits while a request is in flight, and for quiet after it end
     young.usedBytes = 80;
     const endSlow = idleGc.begin();
     idleGc.begin()(); // a quick request ends while the slow one still runs
-    clock.ms = 100;
-    await sleep(40);
+    await quietUntil(clock, 100);
     assert.deepEqual(collected, [], "a request was in flight all along");
     endSlow();
     endSlow(); // ending twice counts once
-    clock.ms = 105;
-    await sleep(40);
+    await quietUntil(clock, 105);
     assert.deepEqual(collected, [], "ended 5 ms ago: not quiet for 10 ms yet");
-    clock.ms = 110;
-    await sleep(40);
+    await quietUntil(clock, 110);
     assert.deepEqual(collected, [80]);
   } finally {
     idleGc.close();
@@ -98,11 +101,9 @@ Deno.test("IdleGc counts the quiet from the last request's end", async () => {
     idleGc.begin()();
     clock.ms = 8;
     idleGc.begin()(); // 8 ms into the quiet: it starts again
-    clock.ms = 15;
-    await sleep(40);
+    await quietUntil(clock, 15);
     assert.deepEqual(collected, [], "7 ms since the last end");
-    clock.ms = 18;
-    await sleep(40);
+    await quietUntil(clock, 18);
     assert.deepEqual(collected, [80]);
   } finally {
     idleGc.close();
@@ -117,11 +118,9 @@ Deno.test("IdleGc.touch() arms a check and restarts the quiet, without a request
     idleGc.touch(); // events from another instance fanned out
     clock.ms = 6;
     idleGc.touch();
-    clock.ms = 12;
-    await sleep(40);
+    await quietUntil(clock, 12);
     assert.deepEqual(collected, [], "6 ms since the last delivery");
-    clock.ms = 16;
-    await sleep(40);
+    await quietUntil(clock, 16);
     assert.deepEqual(collected, [70]);
   } finally {
     idleGc.close();
