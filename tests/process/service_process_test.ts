@@ -125,3 +125,48 @@ Deno.test("logs: tokens and the secret never appear in the service's output", as
   assert.doesNotMatch(service.output(), new RegExp(token.split(".")[2]));
   assert.ok(!service.output().includes(TEST_SECRET));
 });
+
+/** The V8 flags of `deno task start` (deno.json), as deployers run the service. */
+async function startTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  const match = /--v8-flags=(\S+)/.exec(config.tasks.start);
+  return match ? match[1].split(",") : [];
+}
+
+Deno.test("idle GC: started as by `deno task start`, the service scavenges between requests", async () => {
+  const v8Flags = await startTaskV8Flags();
+  assert.ok(v8Flags.includes("--expose-gc"), "the start task exposes gc() to the server");
+  // --trace-gc names each scavenge's cause: "testing" for a gc() call, never V8's own. V8 prints
+  // to a pipe through a buffer, so its lines are read once the process has exited.
+  const service = await spawnService({ JWT_SECRET: TEST_SECRET }, 20_000, [
+    `--v8-flags=${[...v8Flags, "--trace-gc"].join(",")}`,
+  ]);
+  const teacher = await mintToken(
+    TEST_SECRET,
+    { sub: "t-1", role: "teacher", classIds: ["c-1"] },
+    600,
+  );
+  try {
+    // Marks of a class of 40 fill the young generation; after each the loop is quiet for 20 ms.
+    for (let k = 0; k < 60; k++) {
+      const records = Array.from({ length: 40 }, (_, i) => ({
+        studentId: `s-${i}`,
+        classId: "c-1",
+        date: "2026-12-01",
+        period: 1,
+        status: k % 2 === 0 ? "ABSENT" : "PRESENT",
+        subject: "Mathematics",
+      }));
+      const response = await fetch(service.url + "/api/attendance", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${teacher}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ records }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await service.stop();
+  }
+  assert.match(service.output(), /Scavenge[^\n]*testing/);
+});

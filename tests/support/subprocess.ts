@@ -19,7 +19,8 @@ export interface ServiceProcess {
 const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 
 /**
- * Spawns `server/main.ts` with `env` (PORT=0 unless given) and waits for its listening line.
+ * Spawns `server/main.ts` with `env` (PORT=0 unless given) and extra `deno run` flags (`denoFlags`,
+ * e.g. V8's), and waits for its listening line.
  *
  * @example
  * ```ts
@@ -30,9 +31,10 @@ const MAIN = new URL("../../server/main.ts", import.meta.url).pathname;
 export async function spawnService(
   env: Record<string, string>,
   timeoutMs = 20_000,
+  denoFlags: string[] = [],
 ): Promise<ServiceProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN],
+    args: ["run", "--allow-all", ...denoFlags, MAIN],
     env: { PORT: "0", NO_COLOR: "1", ...env },
     clearEnv: false,
     stdout: "piped",
