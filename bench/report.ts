@@ -165,6 +165,18 @@ const ROWS: Row[] = [
     ratio: false,
   },
   ...cpuRows("ms / round", 2, (r) => r.classOf40.cpuMsPerRound),
+  info("  baseline via Redis, p50 ms", 2, (r) => r.classOf40BaselineRedis?.p50Ms ?? NaN),
+  info("  baseline via Redis, p99 ms", 2, (r) => r.classOf40BaselineRedis?.p99Ms ?? NaN),
+  info(
+    "  baseline via Redis, server CPU",
+    2,
+    (r) => r.classOf40BaselineRedis?.cpuMsPerRound?.server ?? NaN,
+  ),
+  info(
+    "  baseline via Redis, Redis CPU",
+    2,
+    (r) => r.classOf40BaselineRedis?.cpuMsPerRound?.redis ?? NaN,
+  ),
   info("  corrections p50 ms", 2, (r) => r.classOf40Corrections?.p50Ms ?? NaN),
   info("  corrections p99 ms", 2, (r) => r.classOf40Corrections?.p99Ms ?? NaN),
   info(

@@ -10,7 +10,9 @@
  * (extra product setting, repeatable), `--class-of-40 N` (only the class-of-40 scenario, N times
  * per server, each after its own warm-up; two instances are skipped). With `--class-of-40`,
  * `--servers` may also name `baseline-redis`: the baseline with its class broadcasts recorded and
- * published through Redis (see bench/baseline_server.ts).
+ * published through Redis (see bench/baseline_server.ts). A full run measures that baseline's class
+ * of 40 once, on a server of its own, just before the Redis column's suite, and prints it in that
+ * column ("baseline via Redis").
  *
  * @module
  */
@@ -29,6 +31,7 @@ import { type BroadcastOutcome, measureBroadcasts } from "./broadcast_scenario.t
 import {
   type ClassOf40Figures,
   finishSuite,
+  type LatencyFigures,
   type OpenSuite,
   openSuite,
   runClassOf40Only,
@@ -243,27 +246,60 @@ if (import.meta.main) {
       if (values.profile && profileLog) await summarizeProfile(profileLog);
     }
   };
+  /** The environment of a server measured as `label`. */
+  const envFor = (label: Label): Record<string, string> =>
+    label.startsWith("baseline")
+      ? {
+        BASELINE_SECRET: secret,
+        ...(usesRedis(label)
+          ? { BASELINE_REDIS_URL: redisUrl, BASELINE_REDIS_PREFIX: redisPrefix }
+          : {}),
+        ...productEnv,
+      }
+      : {
+        JWT_SECRET: secret,
+        ENABLE_TEST_ENDPOINT: "true",
+        MAX_CONNECTIONS: "100000",
+        CONNECT_RATE_LIMIT: "1000000",
+        MAX_STREAMS_PER_STUDENT: "10000",
+        ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
+        ...productEnv,
+      };
+  /**
+   * The class of 40 of the baseline through Redis (`baseline-redis`) on a server of its own, run
+   * once just before the Redis column's suite of a full run: the figure that column's class of 40
+   * is read against (see SuiteResult.classOf40BaselineRedis).
+   */
+  const classOf40OfBaselineViaRedis = async (): Promise<LatencyFigures> => {
+    const label: Label = "baseline-redis";
+    console.log(`${label}: starting (the class of 40 only, for the Redis column)`);
+    const server = await startServer({
+      kind: "baseline",
+      env: envFor(label),
+      denoFlags: productionV8Flags.length ? [`--v8-flags=${productionV8Flags.join(",")}`] : [],
+    });
+    try {
+      const suite = {
+        ...options,
+        runId: `${runId}${label[0]}${label.length}`,
+        redisPid: privateRedis?.pid,
+      };
+      const [figures] = await runClassOf40Only(server, suite, 1);
+      return figures.classOf40;
+    } finally {
+      await server.stop();
+      await dropRedisKeys(redisUrl, redisPrefix);
+    }
+  };
   try {
     for (const label of labels) {
       if (label === "redis2") await finishBaseline();
       const kind: ServerKind = label.startsWith("baseline") ? "baseline" : "product";
-      const env: Record<string, string> = kind === "baseline"
-        ? {
-          BASELINE_SECRET: secret,
-          ...(usesRedis(label)
-            ? { BASELINE_REDIS_URL: redisUrl, BASELINE_REDIS_PREFIX: redisPrefix }
-            : {}),
-          ...productEnv,
-        }
-        : {
-          JWT_SECRET: secret,
-          ENABLE_TEST_ENDPOINT: "true",
-          MAX_CONNECTIONS: "100000",
-          CONNECT_RATE_LIMIT: "1000000",
-          MAX_STREAMS_PER_STUDENT: "10000",
-          ...(label.startsWith("redis") ? { REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix } : {}),
-          ...productEnv,
-        };
+      const env = envFor(label);
+      // Full runs: the baseline through the same Redis first, at the same place in the run.
+      const baselineViaRedis = label === "redis" && !classOnly
+        ? await classOf40OfBaselineViaRedis()
+        : undefined;
       const profileLog = `${out}${runId}-${label}.v8.log`;
       // The product runs with the V8 flags of `deno task start`, as deployed; the baseline too
       // since it waits for the products' suites with its streams open: V8's memory reducer shrank
@@ -313,6 +349,7 @@ if (import.meta.main) {
             results[label] = {
               ...await finishSuite(open, outcomes[outcomes.length - 1]),
               steadiness: steadiness[label],
+              classOf40BaselineRedis: baselineViaRedis,
             };
           } finally {
             await open.close();

@@ -134,6 +134,13 @@ export interface SuiteResult {
    */
   classOf40Corrections?: LatencyFigures;
   /**
+   * Redis columns of full runs (since the fifteenth session): the baseline's class broadcast
+   * through the same Redis (`baseline-redis`, see bench/baseline_server.ts), measured on a server
+   * of its own just before this column's suite, at the same place in the run. How much of the
+   * class of 40's time through Redis the machine and the round trip take, beside the product's.
+   */
+  classOf40BaselineRedis?: LatencyFigures;
+  /**
    * The median connect wave by rate (the slower of two), with `failed` summed over every wave;
    * `waves` holds each in order, the first the one whose streams the suite used (absent in results
    * from before the tenth session of 2026-11-30, which measured one wave).

@@ -1,11 +1,13 @@
 /**
  * Keeps the benchmark working: runs `bench/run.ts --smoke` (baseline and product in memory mode,
- * a few hundred connections) and checks it completes with every figure and no lost event.
+ * a few hundred connections; and the product through the real Redis) and checks it completes with
+ * every figure and no lost event.
  * No performance threshold is asserted: CI machines vary too much.
  */
 
 import assert from "node:assert/strict";
 import type { ClassOf40Figures, SuiteResult } from "../../bench/server_suite.ts";
+import { redisTest } from "../redis/support.ts";
 
 const RUN = new URL("../../bench/run.ts", import.meta.url).pathname;
 
@@ -144,3 +146,31 @@ Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per se
     await Deno.remove(out, { recursive: true });
   }
 });
+
+redisTest(
+  "bench/run.ts through Redis measures the baseline's class of 40 via Redis for the Redis column",
+  async ({ url }) => {
+    const out = await Deno.makeTempDir({ prefix: "bench-smoke-redis-" });
+    try {
+      const text = await runBench(["--smoke", "--servers", "redis", "--redis-url", url], out);
+      // On a server of its own, before the product's suite: its run is logged first.
+      assert.match(text, /baseline-redis: starting[^]*class of 40, run 1\/1[^]*redis: starting/);
+      assert.match(text, /baseline via Redis, p99 ms/);
+
+      const files = [...Deno.readDirSync(out)].filter((f) => f.name.endsWith("-smoke.json"));
+      assert.equal(files.length, 1, text);
+      const record = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
+      const { redis } = record.results as Record<string, SuiteResult>;
+      const beside = redis.classOf40BaselineRedis;
+      assert.ok(beside, text);
+      // The baseline's class broadcast: one event per student and round, none lost.
+      assert.equal(beside.via, "class_broadcast");
+      assert.equal(beside.lost, 0);
+      assert.ok(Number.isFinite(beside.p99Ms) && beside.p99Ms >= beside.p50Ms);
+      assert.ok(beside.cpuMsPerRound!.server > 0, JSON.stringify(beside));
+      assert.equal(redis.classOf40.via, "attendance");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+);
