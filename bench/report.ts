@@ -168,12 +168,12 @@ const ROWS: Row[] = [
   info("  baseline via Redis, p50 ms", 2, (r) => r.classOf40BaselineRedis?.p50Ms ?? NaN),
   info("  baseline via Redis, p99 ms", 2, (r) => r.classOf40BaselineRedis?.p99Ms ?? NaN),
   info(
-    "  baseline via Redis, server CPU",
+    "  baseline via Redis, server CPU ms",
     2,
     (r) => r.classOf40BaselineRedis?.cpuMsPerRound?.server ?? NaN,
   ),
   info(
-    "  baseline via Redis, Redis CPU",
+    "  baseline via Redis, Redis CPU ms",
     2,
     (r) => r.classOf40BaselineRedis?.cpuMsPerRound?.redis ?? NaN,
   ),
