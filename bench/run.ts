@@ -26,6 +26,8 @@ import {
   type ServerKind,
   type ServerProcess,
   startServer,
+  startTaskV8Flags,
+  v8FlagsArgument,
 } from "./server_process.ts";
 import { type BroadcastOutcome, measureBroadcasts } from "./broadcast_scenario.ts";
 import {
@@ -101,13 +103,6 @@ function machine() {
     deno: Deno.version.deno,
     loadavg: Deno.loadavg(),
   };
-}
-
-/** The V8 flags in `deno task start` (deno.json), so the benchmark measures the product as run. */
-async function startTaskV8Flags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  const start: string = config.tasks?.start ?? "";
-  return [...start.matchAll(/--v8-flags=(\S+)/g)].flatMap((m) => m[1].split(","));
 }
 
 if (import.meta.main) {
@@ -276,7 +271,7 @@ if (import.meta.main) {
     const server = await startServer({
       kind: "baseline",
       env: envFor(label),
-      denoFlags: productionV8Flags.length ? [`--v8-flags=${productionV8Flags.join(",")}`] : [],
+      denoFlags: v8FlagsArgument(productionV8Flags),
     });
     try {
       const suite = {
@@ -311,7 +306,7 @@ if (import.meta.main) {
           : []),
       ];
       const denoFlags = [
-        ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),
+        ...v8FlagsArgument(v8Flags),
         // Written when the server exits (it does on SIGTERM): wall-clock samples, so time a
         // server spends preempted inside a system call shows up in that call.
         ...(values["cpu-prof"] && kind === "product"

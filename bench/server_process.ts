@@ -36,6 +36,32 @@ export interface ServerSpec {
   denoFlags?: string[];
 }
 
+/**
+ * The V8 flags of `deno task start` (deno.json), so that servers under test run as deployed.
+ *
+ * @example
+ * ```ts
+ * await startTaskV8Flags(); // ["--no-memory-reducer", "--no-incremental-marking-task", "--expose-gc"]
+ * ```
+ */
+export async function startTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const start: string = config.tasks?.start ?? "";
+  return [...start.matchAll(/--v8-flags=(\S+)/g)].flatMap((m) => m[1].split(","));
+}
+
+/**
+ * `deno run`'s argument for `flags`: none for no flags.
+ *
+ * @example
+ * ```ts
+ * v8FlagsArgument(["--expose-gc", "--trace-gc"]); // ["--v8-flags=--expose-gc,--trace-gc"]
+ * ```
+ */
+export function v8FlagsArgument(flags: readonly string[]): string[] {
+  return flags.length ? [`--v8-flags=${flags.join(",")}`] : [];
+}
+
 const running = new Set<Deno.ChildProcess>();
 
 /** SIGKILLs every server still running: the driver's last resort before it exits on a deadline. */

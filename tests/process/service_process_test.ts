@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { startTaskV8Flags, v8FlagsArgument } from "../../bench/server_process.ts";
 import { mintToken } from "../../server/auth/token_verifier.ts";
 import { openStream } from "../support/sse_client.ts";
 import { spawnService } from "../support/subprocess.ts";
@@ -126,21 +127,16 @@ Deno.test("logs: tokens and the secret never appear in the service's output", as
   assert.ok(!service.output().includes(TEST_SECRET));
 });
 
-/** The V8 flags of `deno task start` (deno.json), as deployers run the service. */
-async function startTaskV8Flags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const match = /--v8-flags=(\S+)/.exec(config.tasks.start);
-  return match ? match[1].split(",") : [];
-}
-
 Deno.test("idle GC: started as by `deno task start`, the service scavenges between requests", async () => {
   const v8Flags = await startTaskV8Flags();
   assert.ok(v8Flags.includes("--expose-gc"), "the start task exposes gc() to the server");
   // --trace-gc names each scavenge's cause: "testing" for a gc() call, never V8's own. V8 prints
   // to a pipe through a buffer, so its lines are read once the process has exited.
-  const service = await spawnService({ JWT_SECRET: TEST_SECRET }, 20_000, [
-    `--v8-flags=${[...v8Flags, "--trace-gc"].join(",")}`,
-  ]);
+  const service = await spawnService(
+    { JWT_SECRET: TEST_SECRET },
+    20_000,
+    v8FlagsArgument([...v8Flags, "--trace-gc"]),
+  );
   const teacher = await mintToken(
     TEST_SECRET,
     { sub: "t-1", role: "teacher", classIds: ["c-1"] },
