@@ -82,6 +82,9 @@ export class WorkerProcess {
     }).spawn();
     this.#writer = this.child.stdin.getWriter();
     this.#done = this.#readReplies();
+    // A garbled reply ends the reading: the commands waiting fail (see #readReplies), the driver
+    // does not crash on an unhandled rejection.
+    this.#done.catch(() => {});
   }
 
   async #readReplies(): Promise<void> {
@@ -110,8 +113,8 @@ export class WorkerProcess {
     const id = this.#nextId++;
     // Not a Promise.race with the worker's exit: each race would hang a reaction on that
     // promise, pending for the worker's lifetime, and so keep every reply (a stats reply holds
-    // a histogram of up to ~19,000 buckets) until the worker exits: ~0.5 GB by the end of a full
-    // run, whose collections then ran beside the servers under test.
+    // a histogram of up to ~19,000 buckets) until the worker exits: ~0.5 GB by a full run's
+    // Redis column, whose collections then ran beside the servers under test.
     const waiting = Promise.withResolvers<unknown>();
     this.#waiting.set(id, waiting);
     const line = JSON.stringify({ ...command, id }) + "\n";
