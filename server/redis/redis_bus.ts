@@ -8,6 +8,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import {
   type Bus,
   type BusReadiness,
@@ -32,7 +33,6 @@ import { packLines } from "./packed_lines.ts";
 import { parseLiveBatch, RECORD_EVENTS_LUA } from "./scripts.ts";
 import { readHistory, type StreamEntry, toDelivery } from "./stream_history.ts";
 import type { RedisSubscriber } from "./subscriber.ts";
-import { setImmediate } from "node:timers";
 
 /** What a RedisBus needs. */
 export interface RedisBusOptions {
