@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { WorkerProcess } from "../../bench/worker_pool.ts";
+import { evalWithExposedGc } from "../support/exposed_gc.ts";
 
 const WORKER_POOL = new URL("../../bench/worker_pool.ts", import.meta.url).href;
 
@@ -29,14 +30,7 @@ Deno.test("WorkerProcess: answered replies can be collected while the worker liv
     await worker.stop();
     console.log(JSON.stringify({ kept }));
   `;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--expose-gc", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
-  const { kept } = JSON.parse(new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!);
+  const { kept } = await evalWithExposedGc<{ kept: number }>(script);
   assert.equal(kept, 0, "every answered reply should be collectable");
 });
 

@@ -5,6 +5,7 @@ import {
   type YoungGeneration,
   youngGenerationFull,
 } from "../../server/runtime/idle_gc.ts";
+import { evalWithExposedGc } from "../support/exposed_gc.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -190,14 +191,9 @@ Deno.test("idleGcFromRuntime() empties V8's young generation after a request", a
     const after = runtimeYoungGeneration().usedBytes;
     console.log(JSON.stringify({ collections: idleGc.collections, before, after }));
   `;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--v8-flags=--expose-gc", script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, stderr);
-  const { collections, before, after } = JSON.parse(new TextDecoder().decode(output.stdout));
+  const { collections, before, after } = await evalWithExposedGc<
+    { collections: number; before: number; after: number }
+  >(script);
   assert.equal(collections, 1);
   assert.ok(before > 500_000, `the objects filled the young generation (${before} bytes)`);
   assert.ok(after < before / 2, `collected: ${before} -> ${after} bytes`);
