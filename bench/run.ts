@@ -7,8 +7,10 @@
  * (default `private`: a redis-server of its own on a free port), `--out DIR`,
  * `--profile` (V8 tick log of the product under load, see docs/PERFORMANCE.md), `--cpu-prof` (a
  * `.cpuprofile` per product server, for Chrome DevTools), `--env NAME=value`
- * (extra product setting, repeatable), `--class-of-40 N` (only the class-of-40 scenario, N times
- * per server, each after its own warm-up; two instances are skipped). With `--class-of-40`,
+ * (extra product setting, repeatable), `--class-of-40 N` (only the class-of-40 scenario, N runs
+ * per server kind, each on a fresh server after its own warm-up, as in a full run; two instances
+ * are skipped), `--warm-server` (with `--class-of-40`: all N runs on one server, each run's
+ * server warmer by the marks of the runs before it). With `--class-of-40`,
  * `--servers` may also name `baseline-redis`: the baseline with its class broadcasts recorded and
  * published through Redis (see bench/baseline_server.ts). A full run measures that baseline's class
  * of 40 once, on a server of its own, just before the Redis column's suite, and prints it in that
@@ -126,6 +128,7 @@ if (import.meta.main) {
       env: { type: "string", multiple: true, default: [] },
       "class-of-40": { type: "string" },
       "connect-waves": { type: "string" },
+      "warm-server": { type: "boolean", default: false },
     },
   });
   const smoke = values.smoke;
@@ -144,7 +147,7 @@ if (import.meta.main) {
     redisUrl = privateRedis?.url ?? Deno.env.get("REDIS_URL") ?? "redis://127.0.0.1:6379";
   }
   const redisUp = await redisReachable(redisUrl);
-  // `--class-of-40 N`: that scenario alone, N times per server (not the two-instance suite).
+  // `--class-of-40 N`: that scenario alone, N runs per server kind (not the two-instance suite).
   const classOnly = values["class-of-40"] === undefined ? 0 : Number(values["class-of-40"]);
   if (!(classOnly >= 0 && Number.isInteger(classOnly))) {
     console.error("--class-of-40 takes a number of repetitions");
@@ -326,8 +329,24 @@ if (import.meta.main) {
           runId: `${runId}${label[0]}${label.length}`,
           redisPid: usesRedis(label) ? privateRedis?.pid : undefined,
         };
-        if (classOnly) {
+        if (classOnly && values["warm-server"]) {
           classRuns[label] = await runClassOf40Only(servers[0], suite, classOnly);
+        } else if (classOnly) {
+          // A fresh server for every run, as the full run's class of 40 has: the first ~1,000
+          // marks of a server cost it more CPU (V8 still compiling, its first mark-compact) than
+          // later ones, so runs on one kept server measure it warmer each time (performance-log,
+          // seventeenth session).
+          const runs: ClassOf40Figures[] = classRuns[label] = [];
+          for (let k = 0; k < classOnly; k++) {
+            if (k > 0) {
+              await servers.pop()!.stop();
+              servers.push(await startServer({ kind, env, denoFlags }));
+            }
+            const run = { ...suite, runId: `${suite.runId}r${k}` };
+            runs.push(
+              ...await runClassOf40Only(servers[0], run, 1, { first: k + 1, of: classOnly }),
+            );
+          }
         } else if (label === "redis2") {
           servers.push(await startServer({ kind, env, denoFlags }));
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);

@@ -280,6 +280,8 @@ export interface ClassOf40Figures {
    * as good as the machine was while it ran.
    */
   machineBefore?: Steadiness;
+  /** The server's process id (class-of-40-only runs): runs on one server share it. */
+  serverPid?: number;
   classOf40: LatencyFigures;
   classOf40Corrections?: LatencyFigures;
 }
@@ -351,24 +353,30 @@ async function classOf40Scenario(
 /**
  * Only the class of 40, `repeat` times against one server (each with its own warm-up): the
  * percentiles of one 200-round run spread widely on a busy or packed machine
- * (docs/performance-log.md).
+ * (docs/performance-log.md). `numbering` names the runs in the log when they are part of a longer
+ * series (run `first` of `of`).
  */
 export function runClassOf40Only(
   server: ServerProcess,
   o: SuiteOptions,
   repeat: number,
+  numbering: { first: number; of: number } = { first: 1, of: repeat },
 ): Promise<ClassOf40Figures[]> {
   return withSender(server, o, async (sender, useMarks) => {
     const runs: ClassOf40Figures[] = [];
     for (let k = 0; k < repeat; k++) {
       // The server is up but idle (40 streams at most, heartbeating) while the machine is probed.
       const machineBefore = await probeSteadiness(o.steadinessSeconds);
-      const figures = { machineBefore, ...await classOf40Scenario(server, o, sender, useMarks) };
+      const figures = {
+        machineBefore,
+        serverPid: server.pid,
+        ...await classOf40Scenario(server, o, sender, useMarks),
+      };
       const f = figures.classOf40;
       o.log(
         `  class of 40, run ${
-          k + 1
-        }/${repeat}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, CPU ms per round ` +
+          numbering.first + k
+        }/${numbering.of}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, CPU ms per round ` +
           `server ${f.cpuMsPerRound!.server.toFixed(2)}, Redis ${
             f.cpuMsPerRound!.redis?.toFixed(2) ?? "n/a"
           }, load generator ${f.cpuMsPerRound!.loadGenerator.toFixed(2)}; machine before: 0.5 ms ` +

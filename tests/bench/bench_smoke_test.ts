@@ -116,7 +116,7 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
   }
 });
 
-Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per server", async () => {
+Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times, each on a fresh server", async () => {
   const out = await Deno.makeTempDir({ prefix: "bench-class40-" });
   try {
     const text = await runBench(
@@ -134,6 +134,10 @@ Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times per se
     assert.match(text, /memory machine before its runs: 0\.5 ms of work: p50 [\d.]+, p99 [\d.]+/);
     for (const [label, list] of Object.entries(runs as Record<string, ClassOf40Figures[]>)) {
       assert.equal(list.length, 2, label);
+      // A fresh server per run, as a full run's class of 40 has (not one server warmed by each).
+      const pids = list.map((run) => run.serverPid);
+      assert.ok(pids.every(Number.isInteger), label);
+      assert.notEqual(pids[0], pids[1], `${label}: both runs on one server`);
       for (const run of list) {
         assert.equal(run.classOf40.lost, 0, `${label}: class-of-40 events lost`);
         // Probed before each run: a smoke's second of 0.5 ms units every 10 ms.
