@@ -107,6 +107,8 @@ const ROWS: Row[] = [
   info("machine load average", 2, (r) => r.loadAverage),
   info("machine: 0.5 ms work p99 ms", 2, (r) => r.steadiness?.p99Ms ?? NaN),
   info("  units over 2x median %", 1, (r) => (r.steadiness?.slowShare ?? NaN) * 100),
+  info("machine: kdamond CPU ms / s", 1, (r) => r.memoryMonitor?.kdamondCpuMsPerS ?? NaN),
+  info("  file pages refaulted / s", 0, (r) => r.memoryMonitor?.fileRefaultsPerS ?? NaN),
   info("load generator CPU ms", 0, (r) => r.broadcast.loadGeneratorCpuMs),
   {
     name: "broadcast events lost",

@@ -21,6 +21,13 @@
 
 import { parseArgs } from "node:util";
 import { describeSteadiness, probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
+import {
+  activityBetween,
+  describeKdamonds,
+  type MonitorReading,
+  readKdamonds,
+  readMonitor,
+} from "./memory_monitor.ts";
 import { type PrivateRedis, startPrivateRedis } from "./private_redis.ts";
 import { formatTable, formatTwoInstances } from "./report.ts";
 import {
@@ -104,6 +111,8 @@ function machine() {
     kernel: Deno.osRelease(),
     deno: Deno.version.deno,
     loadavg: Deno.loadavg(),
+    /** The VM's memory monitor (bench/memory_monitor.ts): on some machines it costs ~1.5x CPU. */
+    damon: readKdamonds(),
   };
 }
 
@@ -210,6 +219,9 @@ if (import.meta.main) {
     `attendance-feed bench: ${connections} connections, ${broadcasts} broadcasts, ${workers} load workers, ` +
       `gap ${gapMs} ms, servers ${labels.join(", ")}`,
   );
+  // Some machines' kernels page out memory behind the benchmark's back (bench/memory_monitor.ts):
+  // said up front, and each suite records how much it ran.
+  console.log(`machine: ${describeKdamonds(readKdamonds())}`);
   const results: Partial<Record<Label, SuiteResult>> = {};
   const classRuns: Partial<Record<Label, ClassOf40Figures[]>> = {};
   const steadiness: Partial<Record<Label, Steadiness>> = {};
@@ -219,7 +231,14 @@ if (import.meta.main) {
   // servers after it run their suites: each product's broadcasts are interleaved with the
   // baseline's (see bench/broadcast_scenario.ts). It finishes (mark-to-screen) before the
   // two-instance suite.
-  let baseline: { open: OpenSuite; broadcasts?: BroadcastOutcome; profileLog: string } | undefined;
+  let baseline:
+    | {
+      open: OpenSuite;
+      broadcasts?: BroadcastOutcome;
+      profileLog: string;
+      monitorFrom: MonitorReading;
+    }
+    | undefined;
   /** Closes the baseline's streams and stops it, once; returns its profile log's path. */
   const stopBaseline = async () => {
     if (!baseline) return undefined;
@@ -231,13 +250,14 @@ if (import.meta.main) {
   };
   const finishBaseline = async () => {
     if (!baseline) return;
-    const { open } = baseline;
+    const { open, monitorFrom } = baseline;
     console.log("baseline: its last scenario, its streams open since its connect wave");
     try {
       const broadcasts = baseline.broadcasts ?? (await measureBroadcasts([open]))[0];
       results.baseline = {
         ...await finishSuite(open, broadcasts),
         steadiness: steadiness.baseline,
+        memoryMonitor: activityBetween(monitorFrom, readMonitor()),
       };
     } finally {
       const profileLog = await stopBaseline();
@@ -321,6 +341,7 @@ if (import.meta.main) {
       steadiness[label] = await probeSteadiness(smoke ? 1 : 5);
       console.log(`${label}: machine, ${describeSteadiness(steadiness[label]!)}`);
       console.log(`${label}: starting`);
+      const monitorFrom = readMonitor();
       const servers: ServerProcess[] = [];
       try {
         servers.push(await startServer({ kind, env, denoFlags }));
@@ -352,7 +373,7 @@ if (import.meta.main) {
           twoInstances = await runTwoInstances([servers[0], servers[1]], suite);
         } else if (label === "baseline") {
           // Kept up (see above): from here on it is stopped by finishBaseline.
-          baseline = { open: await openSuite(servers[0], suite, label), profileLog };
+          baseline = { open: await openSuite(servers[0], suite, label), profileLog, monitorFrom };
           servers.pop();
         } else {
           const open = await openSuite(servers[0], suite, label);
@@ -363,6 +384,7 @@ if (import.meta.main) {
             results[label] = {
               ...await finishSuite(open, outcomes[outcomes.length - 1]),
               steadiness: steadiness[label],
+              memoryMonitor: activityBetween(monitorFrom, readMonitor()),
               classOf40BaselineRedis: baselineViaRedis,
             };
           } finally {

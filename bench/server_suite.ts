@@ -13,6 +13,7 @@ import { preciseCpuTimeMs, rssBytes } from "./proc_stats.ts";
 import type { ServerProcess } from "./server_process.ts";
 import { RawHttpClient } from "./raw_http_client.ts";
 import { probeSteadiness, type Steadiness } from "./machine_steadiness.ts";
+import { activityBetween, type MonitorActivity, readMonitor } from "./memory_monitor.ts";
 import {
   baselineHeartbeat,
   classBroadcast,
@@ -126,6 +127,12 @@ export interface SuiteResult {
   loadAverage: number;
   /** How steadily the machine ran fixed work just before the suite (set by bench/run.ts). */
   steadiness?: Steadiness;
+  /**
+   * What the VM's memory monitor did from the server's start to its suite's end (set by
+   * bench/run.ts; the baseline's spans the product suites it waits through). Absent before the
+   * eighteenth session.
+   */
+  memoryMonitor?: MonitorActivity;
   idleRssBytes: number;
   classOf40: LatencyFigures;
   /**
@@ -282,6 +289,8 @@ export interface ClassOf40Figures {
   machineBefore?: Steadiness;
   /** The server's process id (class-of-40-only runs): runs on one server share it. */
   serverPid?: number;
+  /** What the VM's memory monitor did during the run (class-of-40-only runs). */
+  memoryMonitor?: MonitorActivity;
   classOf40: LatencyFigures;
   classOf40Corrections?: LatencyFigures;
 }
@@ -367,11 +376,10 @@ export function runClassOf40Only(
     for (let k = 0; k < repeat; k++) {
       // The server is up but idle (40 streams at most, heartbeating) while the machine is probed.
       const machineBefore = await probeSteadiness(o.steadinessSeconds);
-      const figures = {
-        machineBefore,
-        serverPid: server.pid,
-        ...await classOf40Scenario(server, o, sender, useMarks),
-      };
+      const monitorBefore = readMonitor();
+      const scenario = await classOf40Scenario(server, o, sender, useMarks);
+      const memoryMonitor = activityBetween(monitorBefore, readMonitor());
+      const figures = { machineBefore, serverPid: server.pid, memoryMonitor, ...scenario };
       const f = figures.classOf40;
       o.log(
         `  class of 40, run ${
@@ -382,7 +390,7 @@ export function runClassOf40Only(
           }, load generator ${f.cpuMsPerRound!.loadGenerator.toFixed(2)}; machine before: 0.5 ms ` +
           `work p99 ${machineBefore.p99Ms.toFixed(2)} ms, ${
             (machineBefore.slowShare * 100).toFixed(1)
-          } % over 2x`,
+          } % over 2x; kdamond during it ${memoryMonitor.kdamondCpuMsPerS.toFixed(1)} ms/s`,
       );
       runs.push(figures);
     }

@@ -30,6 +30,9 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
     const text = await runBench(["--smoke", "--servers", "baseline,memory"], out);
     assert.match(text, /CPU µs \/ conn \/ broadcast/);
     assert.match(text, /machine: 0\.5 ms work p99 ms/);
+    // The VM's memory monitor: said up front, then a row of its activity per suite.
+    assert.match(text, /^machine: (no DAMON|DAMON kdamond\.\d+ \w+ )/m);
+    assert.match(text, /machine: kdamond CPU ms \/ s/);
     assert.match(text, /broadcast \(memory, interleaved with baseline\)/);
     assert.match(text, /baseline alongside, CPU µs/);
 
@@ -38,11 +41,16 @@ Deno.test("bench/run.ts --smoke completes with figures and zero lost events", as
     const record = JSON.parse(await Deno.readTextFile(`${out}/${files[0].name}`));
     const results = record.results as Record<string, SuiteResult>;
     assert.deepEqual(Object.keys(results).sort(), ["baseline", "memory"]);
+    assert.ok(Array.isArray(record.machine.damon), JSON.stringify(record.machine));
     for (const [label, result] of Object.entries(results)) {
       const { broadcast, classOf40, markToScreen, connect, steadiness } = result;
       // The machine was probed before each server: about 100 units of work in the smoke's second.
       assert.ok(steadiness && steadiness.units > 20, `${label}: ${JSON.stringify(steadiness)}`);
       assert.ok(steadiness.p50Ms > 0 && steadiness.p99Ms >= steadiness.p50Ms, label);
+      // From the server's start to its suite's end: a few seconds at least, counters that only grow.
+      const monitor = result.memoryMonitor;
+      assert.ok(monitor && monitor.seconds > 1, `${label}: ${JSON.stringify(monitor)}`);
+      assert.ok(monitor.kdamondCpuMsPerS >= 0 && monitor.fileRefaultsPerS >= 0, label);
       assert.equal(connect.opened, broadcast.connections + 1, `${label}: every stream opened`);
       assert.deepEqual(connect.failed, {}, `${label}: no connection refused`);
       // The smoke's two connect waves: the suite's own (its streams serve the broadcasts), then one
@@ -142,6 +150,7 @@ Deno.test("bench/run.ts --class-of-40 N runs that scenario alone, N times, each 
         assert.equal(run.classOf40.lost, 0, `${label}: class-of-40 events lost`);
         // Probed before each run: a smoke's second of 0.5 ms units every 10 ms.
         assert.ok(run.machineBefore && run.machineBefore.units > 20, label);
+        assert.ok(run.memoryMonitor && run.memoryMonitor.kdamondCpuMsPerS >= 0, label);
         assert.ok(Number.isFinite(run.classOf40.p99Ms), label);
         if (label === "memory") assert.equal(run.classOf40Corrections?.lost, 0, label);
       }
