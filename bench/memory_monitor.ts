@@ -1,14 +1,17 @@
 /**
  * The VM's memory monitor, read beside the figures it moves. Some kernel builds of these machines
- * run DAMON (`kdamond.N` kernel threads) with a `pageout` scheme on physical memory: it finds pages
- * that look cold and reclaims them. With no swap, what it can reclaim is file pages, the `deno`
- * binary's code among them, which the processes then fault back in (the kernel's
- * `workingset_refault_file`). With it on, the same runs cost ~1.5x the CPU, the baseline's included
- * (docs/performance-log.md, eighteenth session). The benchmark does not switch it: it records
- * whether it runs, and how much it ran and refaulted during each server's suite.
+ * run DAMON (`kdamond.N` kernel threads) with a `pageout` scheme on physical memory: it samples
+ * which pages are used and reclaims those that look cold. With it on, the same runs cost ~1.3x the
+ * CPU per delivery, the baseline's included, and the mark-to-screen through Redis its 20 ms
+ * (docs/performance-log.md, eighteenth session). File pages read back after reclaim
+ * (`workingset_refault_file`) stayed low there, so they are recorded to rule that out, not as the
+ * cause. The benchmark does not switch it: it records whether it runs, and how much it ran during
+ * each server's suite.
  *
  * @module
  */
+
+import { preciseCpuTimeMs } from "./proc_stats.ts";
 
 /** One DAMON daemon as configured in sysfs. */
 export interface Kdamond {
@@ -101,14 +104,15 @@ export function describeKdamonds(daemons: readonly Kdamond[]): string {
 
 /** CPU time of every `kdamond.*` kernel thread so far, ms (their scheduler's own account). */
 function kdamondCpuMs(): number {
-  let ns = 0;
+  let ms = 0;
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
-    const comm = readText(`/proc/${entry.name}/comm`);
-    if (!comm?.startsWith("kdamond")) continue;
-    ns += Number(readText(`/proc/${entry.name}/schedstat`)?.split(" ")[0] ?? 0);
+    if (!readText(`/proc/${entry.name}/comm`)?.startsWith("kdamond")) continue;
+    try {
+      ms += preciseCpuTimeMs(Number(entry.name));
+    } catch { /* the daemon stopped while we listed (switched off) */ }
   }
-  return ns / 1e6;
+  return ms;
 }
 
 /** A counter of /proc/vmstat; 0 where the kernel does not have it. */

@@ -111,7 +111,7 @@ function machine() {
     kernel: Deno.osRelease(),
     deno: Deno.version.deno,
     loadavg: Deno.loadavg(),
-    /** The VM's memory monitor (bench/memory_monitor.ts): on some machines it costs ~1.5x CPU. */
+    /** The VM's memory monitor (bench/memory_monitor.ts): on some machines it costs ~1.3x CPU. */
     damon: readKdamonds(),
   };
 }
